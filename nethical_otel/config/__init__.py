@@ -1,0 +1,41 @@
+"""Configuration: YAML, dict or environment, validated against one schema."""
+
+from nethical_otel.config._alerting import AlertingConfig, AlertRulesConfig, SmtpConfig
+from nethical_otel.config._fields import Secret
+from nethical_otel.config._loader import CONFIG_ENV_VAR, ConfigError, ConfigIssue, ConfigSource, load_config
+from nethical_otel.config._profiling import ProfilingConfig
+from nethical_otel.config._schema import (
+    DEFAULT_METRICS_PORT,
+    DEFAULT_SERVICE_NAME,
+    Config,
+    IntegrationConfig,
+    MetricsServerConfig,
+    OtlpConfig,
+    PrivacyConfig,
+    PrometheusConfig,
+    ServiceConfig,
+    TracingConfig,
+)
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DEFAULT_METRICS_PORT",
+    "DEFAULT_SERVICE_NAME",
+    "AlertRulesConfig",
+    "AlertingConfig",
+    "Config",
+    "ConfigError",
+    "ConfigIssue",
+    "ConfigSource",
+    "IntegrationConfig",
+    "MetricsServerConfig",
+    "OtlpConfig",
+    "PrivacyConfig",
+    "ProfilingConfig",
+    "PrometheusConfig",
+    "Secret",
+    "ServiceConfig",
+    "SmtpConfig",
+    "TracingConfig",
+    "load_config",
+]

@@ -1,0 +1,89 @@
+"""The configuration schema: every key, its type, default and limits.
+
+The YAML layout is the original Nethical ``config/monitoring.yaml`` (``prometheus``, ``metrics_server``,
+``alerting``, ``profiling``, ``integration``) plus the sections this SDK adds (``service``, ``tracing``,
+``otlp``, ``privacy``). Defaults live here and only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nethical_otel.config._alerting import AlertingConfig
+from nethical_otel.config._fields import Secret, setting
+from nethical_otel.config._profiling import ProfilingConfig
+
+DEFAULT_SERVICE_NAME = "nethical"
+DEFAULT_METRICS_PORT = 9091
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    # None: OTEL_SERVICE_NAME, then "nethical".
+    name: str | None = setting(None, doc="service.name resource attribute")
+    version: str | None = setting(None, doc="service.version resource attribute")
+    environment: str | None = setting(None, doc="deployment.environment.name resource attribute")
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    enabled: bool = setting(True, doc="publish the nethical_* metrics in Prometheus format")
+    target_info: bool = setting(False, doc="expose the target_info series with the resource attributes")
+    cardinality_limit: int = setting(
+        2000, minimum=1, maximum=1_000_000, doc="series per metric before folding into an overflow series"
+    )
+    label_value_max_length: int = setting(128, minimum=8, maximum=4096, doc="label values are cut to this length")
+
+
+@dataclass(frozen=True)
+class MetricsServerConfig:
+    enabled: bool = setting(True, doc="serve /metrics, /health and / over HTTP")
+    host: str = setting("127.0.0.1", doc="bind address; loopback unless you mean to expose it")
+    port: int = setting(DEFAULT_METRICS_PORT, minimum=0, maximum=65535, doc="0 picks a free port")
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    enabled: bool = setting(True, doc="one span per detector call")
+
+
+@dataclass(frozen=True)
+class OtlpConfig:
+    # None everywhere: the exporters read OTEL_EXPORTER_OTLP_* themselves; OTLP is on when any is set.
+    endpoint: str | None = setting(None, doc="OTLP/HTTP base URL, e.g. http://collector:4318")
+    metrics_endpoint: str | None = setting(None, doc="full URL for metrics (overrides endpoint)")
+    traces_endpoint: str | None = setting(None, doc="full URL for traces (overrides endpoint)")
+    headers: dict[str, Secret] = setting(default_factory=dict, doc="extra request headers (e.g. auth)")
+    timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-export timeout")
+    export_interval_seconds: float | None = setting(
+        None, minimum=0.1, maximum=3600.0, doc="metric push interval (default OTEL_METRIC_EXPORT_INTERVAL or 60 s)"
+    )
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    capture_content: bool = setting(
+        False, doc="record detector arguments and results on spans; they may contain user prompts"
+    )
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    detectors: tuple[str, ...] = setting(
+        default_factory=tuple, doc='detectors to instrument without code changes: "pkg.module:Class.method"'
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole nethical_otel configuration, validated."""
+
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
+    metrics_server: MetricsServerConfig = field(default_factory=MetricsServerConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
+    otlp: OtlpConfig = field(default_factory=OtlpConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    profiling: ProfilingConfig = field(default_factory=ProfilingConfig)
+    integration: IntegrationConfig = field(default_factory=IntegrationConfig)

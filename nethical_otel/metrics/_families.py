@@ -1,0 +1,322 @@
+"""Metric families and their bound children, for the two ways measurements reach the SDK.
+
+A *family* is one metric of the contract; a *child* is one label combination of it, bound once and
+then recorded into on the hot path. Both backends share the label handling, the cardinality cap and the
+refusal of NaN, infinite and out-of-range values; they differ only in where a recording goes:
+
+* :class:`LocalBackend` aggregates in place (a lock, an add, a bisect) and hands cumulative data points
+  to the SDK at collection time (see :mod:`nethical_otel.metrics._provider`). This is the hot path of
+  every pipeline that nethical_otel builds.
+* :class:`SdkBackend` records through ordinary OpenTelemetry instruments, for a MeterProvider built by
+  someone else (for instance the stock ``opentelemetry-instrument`` configurator). Buckets then come
+  from ``explicit_bucket_boundaries_advisory``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Gauge,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
+    NumberDataPoint,
+    Sum,
+)
+
+from nethical_otel.metrics._labels import LabelCleaner
+from nethical_otel.semconv import MetricKind, MetricSpec
+
+_logger = logging.getLogger("nethical_otel.metrics")
+
+OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}  # the SDK's overflow series, so both backends agree
+_RAW_CACHE_MAX = 4096
+
+Reject = Callable[[MetricSpec, float], None]
+
+
+class Child(Protocol):
+    def record(self, value: float) -> None:
+        """Add to a counter, observe into a histogram, or set a gauge."""
+
+
+class Family:
+    """One metric of the contract; hands out children per label combination."""
+
+    def __init__(self, spec: MetricSpec, clean: LabelCleaner, limit: int, reject: Reject) -> None:
+        self.spec = spec
+        self._clean = clean
+        self._limit = limit
+        self._reject = reject
+        self._lock = threading.Lock()
+        self._children: dict[tuple[str, ...], Any] = {}
+        self._by_raw: dict[tuple[Any, ...], Any] = {}
+        self._overflow: Any = None
+
+    def child(self, *values: str) -> Any:
+        """The child for already clean label values (see :meth:`labels` for raw ones)."""
+        existing = self._children.get(values)
+        if existing is not None:
+            return existing
+        with self._lock:
+            existing = self._children.get(values)
+            if existing is not None:
+                return existing
+            # One slot stays for the overflow series, as in the SDK's cardinality limit.
+            if len(self._children) >= self._limit - 1:
+                if self._overflow is None:
+                    _logger.warning(
+                        "%s reached its limit of %d series; further label combinations are counted in one "
+                        'series labelled otel_metric_overflow="true"',
+                        self.spec.prometheus_name,
+                        self._limit,
+                    )
+                    self._overflow = self._new_child(OVERFLOW_ATTRIBUTES)
+                return self._overflow
+            created = self._new_child(dict(zip(self.spec.label_keys, values, strict=True)))
+            self._children[values] = created
+            return created
+
+    def labels(self, *raw: object) -> Any:
+        """The child for arbitrary label values: cleaned, and cached while the cache is small."""
+        try:
+            return self._by_raw[raw]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable label values: clean them every time
+            return self.child(*map(self._clean, raw))
+        found = self.child(*map(self._clean, raw))
+        if found is not self._overflow and len(self._by_raw) < _RAW_CACHE_MAX:
+            self._by_raw[raw] = found
+        return found
+
+    def _new_child(self, attributes: dict[str, Any]) -> Any:
+        raise NotImplementedError  # each backend's family defines it
+
+    def points(self) -> Iterator[Any]:
+        yield from self._children.values()
+        if self._overflow is not None:
+            yield self._overflow
+
+
+# Local backend --------------------------------------------------------------------------------------
+class LocalCounter:
+    __slots__ = ("_lock", "_reject", "_spec", "attributes", "value")
+
+    def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
+        self._spec, self.attributes, self._reject = spec, attributes, reject
+        self._lock = threading.Lock()
+        self.value = 0.0
+
+    def record(self, value: float = 1) -> None:
+        if not 0 <= value < math.inf:
+            self._reject(self._spec, value)
+            return
+        with self._lock:
+            self.value += value
+
+
+class LocalGauge:
+    __slots__ = ("_hi", "_lo", "_reject", "_spec", "attributes", "value")
+
+    def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
+        self._spec, self.attributes, self._reject = spec, attributes, reject
+        self._lo, self._hi = spec.valid_min, spec.valid_max
+        self.value: float | None = None
+
+    def record(self, value: float) -> None:
+        if not self._lo <= value <= self._hi or value in (math.inf, -math.inf):
+            self._reject(self._spec, value)
+            return
+        self.value = value
+
+
+class LocalHistogram:
+    __slots__ = (
+        "_bounds",
+        "_hi",
+        "_lo",
+        "_lock",
+        "_reject",
+        "_spec",
+        "attributes",
+        "count",
+        "counts",
+        "max",
+        "min",
+        "sum",
+    )
+
+    def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
+        self._spec, self.attributes, self._reject = spec, attributes, reject
+        self._lo, self._hi = spec.valid_min, spec.valid_max
+        self._bounds = spec.buckets
+        self._lock = threading.Lock()
+        self.counts = [0] * (len(spec.buckets) + 1)
+        self.count = 0
+        self.sum = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+
+    def record(self, value: float) -> None:
+        if not self._lo <= value <= self._hi or value == math.inf:
+            self._reject(self._spec, value)
+            return
+        index = bisect_left(self._bounds, value)  # bucket i holds values <= bounds[i], Prometheus' `le`
+        with self._lock:
+            self.counts[index] += 1
+            self.count += 1
+            self.sum += value
+            self.min = min(self.min, value)
+            self.max = max(self.max, value)
+
+    def snapshot(self) -> tuple[list[int], int, float, float, float]:
+        with self._lock:
+            return list(self.counts), self.count, self.sum, self.min, self.max
+
+
+class LocalFamily(Family):
+    def __init__(self, spec: MetricSpec, clean: LabelCleaner, limit: int, reject: Reject) -> None:
+        super().__init__(spec, clean, limit, reject)
+        self._child_type = {
+            MetricKind.COUNTER: LocalCounter,
+            MetricKind.GAUGE: LocalGauge,
+            MetricKind.HISTOGRAM: LocalHistogram,
+        }[spec.kind]
+
+    def _new_child(self, attributes: dict[str, Any]) -> Any:
+        return self._child_type(self.spec, attributes, self._reject)
+
+
+class ReaderState:
+    """What one reader was last sent, to turn cumulative local values into deltas when it asks for them."""
+
+    def __init__(self, start_time_ns: int, delta: bool) -> None:
+        self.delta = delta
+        self.last_time_ns = start_time_ns
+        self.previous: dict[int, Any] = {}
+
+
+class LocalBackend:
+    """In-process aggregation, published to the SDK's readers as ordinary metric data."""
+
+    def __init__(self, clean: LabelCleaner, cardinality_limit: int) -> None:
+        self.clean = clean
+        self._limit = cardinality_limit
+        self._families: list[LocalFamily] = []
+        self.start_time_ns = time.time_ns()
+
+    def family(self, spec: MetricSpec, reject: Reject) -> LocalFamily:
+        created = LocalFamily(spec, self.clean, self._limit, reject)
+        self._families.append(created)
+        return created
+
+    def new_reader_state(self, delta: bool) -> ReaderState:
+        return ReaderState(self.start_time_ns, delta)
+
+    def collect(self, state: ReaderState) -> list[Metric]:
+        now = time.time_ns()
+        start = state.last_time_ns if state.delta else self.start_time_ns
+        temporality = AggregationTemporality.DELTA if state.delta else AggregationTemporality.CUMULATIVE
+        metrics: list[Metric] = []
+        for family in self._families:
+            data: Any
+            spec = family.spec
+            if spec.kind is MetricKind.COUNTER:
+                points: list[Any] = []
+                for child in family.points():
+                    value = child.value
+                    if state.delta:
+                        value, state.previous[id(child)] = value - state.previous.get(id(child), 0.0), value
+                    if child.value:
+                        points.append(NumberDataPoint(child.attributes, start, now, _number(value)))
+                data = Sum(points, temporality, is_monotonic=True) if points else None
+            elif spec.kind is MetricKind.GAUGE:
+                points = [
+                    NumberDataPoint(child.attributes, start, now, child.value)
+                    for child in family.points()
+                    if child.value is not None
+                ]
+                data = Gauge(points) if points else None
+            else:
+                points = [p for child in family.points() if (p := _histogram_point(child, state, start, now))]
+                data = Histogram(points, temporality) if points else None
+            if data is not None:
+                metrics.append(Metric(spec.name, spec.description, spec.unit, data))
+        state.last_time_ns = now
+        return metrics
+
+
+def _number(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
+
+
+def _histogram_point(child: LocalHistogram, state: ReaderState, start: int, now: int) -> HistogramDataPoint | None:
+    counts, count, total, low, high = child.snapshot()
+    if not count:
+        return None
+    if state.delta:
+        previous = state.previous.get(id(child))
+        state.previous[id(child)] = (counts, count, total)
+        if previous is not None:
+            counts = [a - b for a, b in zip(counts, previous[0], strict=True)]
+            count, total = count - previous[1], total - previous[2]
+    # min and max are lifetime extremes; the exporter for Prometheus ignores them.
+    return HistogramDataPoint(child.attributes, start, now, count, total, counts, child._bounds, low, high)
+
+
+# SDK backend ----------------------------------------------------------------------------------------
+class SdkChild:
+    __slots__ = ("_hi", "_lo", "_record", "_reject", "_spec", "attributes")
+
+    def __init__(self, spec: MetricSpec, record: Callable[..., None], attributes: dict[str, Any], reject: Reject):
+        self._spec, self._record, self.attributes, self._reject = spec, record, attributes, reject
+        self._lo = 0.0 if spec.kind is MetricKind.COUNTER else spec.valid_min
+        self._hi = spec.valid_max
+
+    def record(self, value: float = 1) -> None:
+        if not self._lo <= value <= self._hi or value in (math.inf, -math.inf):
+            self._reject(self._spec, value)
+            return
+        self._record(value, self.attributes)
+
+
+class SdkFamily(Family):
+    def __init__(self, spec: MetricSpec, clean: LabelCleaner, limit: int, reject: Reject, meter: Meter) -> None:
+        super().__init__(spec, clean, limit, reject)
+        if spec.kind is MetricKind.COUNTER:
+            self._sdk_record = meter.create_counter(spec.name, spec.unit, spec.description).add
+        elif spec.kind is MetricKind.GAUGE:
+            self._sdk_record = meter.create_gauge(spec.name, spec.unit, spec.description).set
+        else:
+            self._sdk_record = meter.create_histogram(
+                spec.name, spec.unit, spec.description, explicit_bucket_boundaries_advisory=list(spec.buckets)
+            ).record
+
+    def _new_child(self, attributes: dict[str, Any]) -> Any:
+        return SdkChild(self.spec, self._sdk_record, attributes, self._reject)
+
+
+class SdkBackend:
+    """Recording through standard OpenTelemetry instruments of a MeterProvider nethical_otel did not build."""
+
+    def __init__(self, meter: Meter, clean: LabelCleaner, cardinality_limit: int) -> None:
+        self.clean = clean
+        self._meter = meter
+        # The SDK folds excess series itself; this cap only bounds our own child objects.
+        self._limit = cardinality_limit
+
+    def family(self, spec: MetricSpec, reject: Reject) -> SdkFamily:
+        return SdkFamily(spec, self.clean, self._limit, reject, self._meter)
+
+
+Backend = LocalBackend | SdkBackend

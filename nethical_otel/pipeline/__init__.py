@@ -1,0 +1,18 @@
+"""The pipeline: providers, readers and exporters built from the configuration, and their lifecycle."""
+
+from nethical_otel.pipeline._components import Component
+from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, ThreatListener, current
+from nethical_otel.pipeline._telemetry import Telemetry, active_telemetry, configure, ensure_configured, shutdown
+
+__all__ = [
+    "Component",
+    "DetectorRegistry",
+    "Runtime",
+    "Telemetry",
+    "ThreatListener",
+    "active_telemetry",
+    "configure",
+    "current",
+    "ensure_configured",
+    "shutdown",
+]

@@ -1,0 +1,109 @@
+"""Build the OpenTelemetry resource, readers, exporters and providers from a :class:`Config`.
+
+Standard ``OTEL_*`` variables keep their meaning: the SDK and the OTLP exporters read them where the
+configuration is silent (service name and resource attributes, OTLP endpoints and headers, the export
+interval, the trace sampler).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from prometheus_client import CollectorRegistry
+
+from nethical_otel.config import DEFAULT_SERVICE_NAME, Config, OtlpConfig
+
+DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
+
+_OTLP_ENDPOINT_VARS = {
+    "metrics": ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+    "traces": ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+}
+
+
+def build_resource(config: Config) -> Resource:
+    from_env = Resource.create({})  # OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+    attributes: dict[str, str] = {}
+    service = config.service
+    if service.name:
+        attributes[SERVICE_NAME] = service.name
+    elif str(from_env.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        attributes[SERVICE_NAME] = DEFAULT_SERVICE_NAME
+    if service.version:
+        attributes[SERVICE_VERSION] = service.version
+    if service.environment:
+        attributes[DEPLOYMENT_ENVIRONMENT] = service.environment
+    if SERVICE_INSTANCE_ID not in from_env.attributes:
+        # Unique per process, so pre-fork workers pushing OTLP stay distinct series.
+        attributes[SERVICE_INSTANCE_ID] = str(uuid.uuid4())
+    return from_env.merge(Resource(attributes))
+
+
+def otlp_endpoint(otlp: OtlpConfig, signal: str, environ: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP URL for ``signal`` ("metrics" or "traces"), or ``None`` when OTLP is off for it."""
+    specific = otlp.metrics_endpoint if signal == "metrics" else otlp.traces_endpoint
+    if specific:
+        return specific
+    if otlp.endpoint:
+        return f"{otlp.endpoint.rstrip('/')}/v1/{signal}"
+    if any(environ.get(name) for name in _OTLP_ENDPOINT_VARS[signal]):
+        return ""  # the exporter resolves the environment variables itself
+    return None
+
+
+def build_prometheus_reader(config: Config) -> tuple[PrometheusMetricReader, CollectorRegistry]:
+    # A private registry per pipeline: two readers on prometheus_client's global REGISTRY would print
+    # every family twice.
+    registry = CollectorRegistry(auto_describe=False)
+    reader = PrometheusMetricReader(
+        disable_target_info=not config.prometheus.target_info,
+        scope_info_enabled=False,
+        registry=registry,
+    )
+    return reader, registry
+
+
+def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    exporter = OTLPMetricExporter(
+        endpoint=endpoint or None,
+        headers=_otlp_headers(config.otlp),
+        timeout=config.otlp.timeout_seconds,
+    )
+    interval = config.otlp.export_interval_seconds
+    return PeriodicExportingMetricReader(
+        exporter, export_interval_millis=interval * 1000 if interval is not None else None
+    )
+
+
+def build_tracer_provider(
+    config: Config, resource: Resource, environ: Mapping[str, str], span_processors: Sequence[SpanProcessor]
+) -> TracerProvider:
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    for processor in span_processors:
+        provider.add_span_processor(processor)
+    endpoint = otlp_endpoint(config.otlp, "traces", environ)
+    if endpoint is not None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(
+            endpoint=endpoint or None, headers=_otlp_headers(config.otlp), timeout=config.otlp.timeout_seconds
+        )
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def _otlp_headers(otlp: OtlpConfig) -> dict[str, str] | None:
+    return {key: value.reveal() for key, value in otlp.headers.items()} or None
+
+
+def sdk_disabled(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"

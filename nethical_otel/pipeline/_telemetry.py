@@ -1,0 +1,259 @@
+"""``configure()`` and the :class:`Telemetry` handle it returns."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from prometheus_client import CollectorRegistry
+
+from nethical_otel._version import __version__
+from nethical_otel.config import Config, ConfigSource, load_config
+from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend, NethicalMeterProvider
+from nethical_otel.pipeline import _globals
+from nethical_otel.pipeline._background import BackgroundLoop
+from nethical_otel.pipeline._components import Component, build_components
+from nethical_otel.pipeline._providers import (
+    build_otlp_metric_reader,
+    build_prometheus_reader,
+    build_resource,
+    build_tracer_provider,
+    otlp_endpoint,
+    sdk_disabled,
+)
+from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
+from nethical_otel.semconv import INSTRUMENTATION_NAME
+
+if TYPE_CHECKING:
+    from nethical_otel.server import MetricsServer
+
+_logger = logging.getLogger("nethical_otel")
+C = TypeVar("C", bound=Component)
+
+
+class Telemetry:
+    """The pipeline built by :func:`configure`. ``shutdown()`` flushes and stops it; it is idempotent."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        resource: Resource | None = None,
+        meter_provider: NethicalMeterProvider | None = None,
+        tracer_provider: TracerProvider | None = None,
+        prometheus_registry: CollectorRegistry | None = None,
+        runtime: Runtime | None = None,
+        components: Sequence[Component] = (),
+    ) -> None:
+        self.config = config
+        self.resource = resource
+        self.meter_provider = meter_provider
+        self.tracer_provider = tracer_provider
+        self.prometheus_registry = prometheus_registry
+        self.runtime = runtime
+        self.components = list(components)
+        self.metrics_server: MetricsServer | None = None
+        self._background: BackgroundLoop | None = None
+        self._lock = threading.Lock()
+        self._shut_down = False
+
+    @property
+    def enabled(self) -> bool:
+        """False when ``OTEL_SDK_DISABLED=true``: nothing is recorded or exported."""
+        return self.runtime is not None
+
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shut_down
+
+    @property
+    def instruments(self) -> Instruments | None:
+        return self.runtime.instruments if self.runtime else None
+
+    @property
+    def background(self) -> BackgroundLoop:
+        """The I/O thread shared by the metrics server and alert delivery, started on first use."""
+        with self._lock:
+            if self._background is None:
+                self._background = BackgroundLoop()
+            return self._background
+
+    def component(self, kind: type[C]) -> C | None:
+        """The running component of type ``kind`` (for instance the alerting pipeline), if enabled."""
+        return next((c for c in self.components if isinstance(c, kind)), None)
+
+    def force_flush(self, timeout: float = 5.0) -> None:
+        if self.tracer_provider is not None:
+            self.tracer_provider.force_flush(int(timeout * 1000))
+        if self.meter_provider is not None:
+            self.meter_provider.force_flush(timeout * 1000)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop serving, flush spans, metrics and alerts, and release ports and threads."""
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        if current.runtime is self.runtime:
+            current.runtime = None
+        server, background = self.metrics_server, self._background
+        if server is not None and background is not None:
+            try:
+                background.run(server.stop(), timeout)
+            except Exception:
+                _logger.exception("stopping the metrics server failed")
+        for component in reversed(self.components):
+            try:
+                component.shutdown(timeout)
+            except Exception:
+                _logger.exception("shutting down %s failed", component.name)
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()
+        if self.meter_provider is not None:
+            self.meter_provider.shutdown(timeout_millis=timeout * 1000)
+        if background is not None:
+            background.stop(timeout)
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._shut_down else ("running" if self.enabled else "disabled")
+        port = f", metrics on {self.metrics_server.url}" if self.metrics_server else ""
+        return f"<Telemetry {state}{port}>"
+
+
+_configure_lock = threading.RLock()
+_active: Telemetry | None = None
+
+
+def configure(
+    config: ConfigSource = None,
+    *,
+    additional_metric_readers: Sequence[MetricReader] = (),
+    additional_span_processors: Sequence[SpanProcessor] = (),
+) -> Telemetry:
+    """Set up metrics, traces and the optional parts from ``config`` and make them active.
+
+    ``config`` is a YAML path, a mapping, a :class:`~nethical_otel.config.Config`, or ``None`` (the file
+    named by ``NETHICAL_OTEL_CONFIG``, else defaults). Calling it again replaces the running pipeline.
+    ``additional_metric_readers`` and ``additional_span_processors`` are attached as they are (tests use
+    in-memory ones).
+    """
+    global _active  # noqa: PLW0603
+    resolved = load_config(config)  # refuse bad config before touching what runs
+    with _configure_lock:
+        if _active is not None:
+            _active.shutdown()
+        if sdk_disabled():
+            _logger.info("OTEL_SDK_DISABLED=true: nethical_otel records and exports nothing")
+            _active = Telemetry(resolved)
+            return _active
+        _active = _build(resolved, additional_metric_readers, additional_span_processors)
+        return _active
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Shut down the pipeline set up by :func:`configure`, if any."""
+    global _active  # noqa: PLW0603
+    with _configure_lock:
+        if _active is not None:
+            _active.shutdown(timeout)
+            _active = None
+
+
+def active_telemetry() -> Telemetry | None:
+    """The pipeline currently set up by :func:`configure`, if any."""
+    return _active
+
+
+def ensure_configured() -> Telemetry:
+    """The active pipeline, configured from ``NETHICAL_OTEL_CONFIG`` or defaults (without a metrics
+    server) when nothing was configured yet: the original ``get_prometheus_metrics()`` API needs no setup.
+    """
+    with _configure_lock:
+        if _active is not None and not _active.is_shut_down:
+            return _active
+        config = load_config(None)
+        from dataclasses import replace
+
+        quiet = replace(config, metrics_server=replace(config.metrics_server, enabled=False))
+        return configure(quiet)
+
+
+def _build(
+    config: Config, extra_readers: Sequence[MetricReader], extra_processors: Sequence[SpanProcessor]
+) -> Telemetry:
+    environ = os.environ
+    resource = build_resource(config)
+    clean = LabelCleaner(config.prometheus.label_value_max_length)
+    local = LocalBackend(clean, config.prometheus.cardinality_limit)
+    instruments = Instruments(local)
+    components = build_components(config)
+
+    readers: list[MetricReader] = []
+    registry = None
+    if config.prometheus.enabled:
+        prometheus_reader, registry = build_prometheus_reader(config)
+        readers.append(prometheus_reader)
+    metrics_endpoint = otlp_endpoint(config.otlp, "metrics", environ)
+    if metrics_endpoint is not None:
+        readers.append(build_otlp_metric_reader(config, metrics_endpoint))
+    for component in components:
+        readers.extend(component.metric_readers())
+    readers.extend(extra_readers)
+    meter_provider = NethicalMeterProvider(local, readers, resource, shutdown_on_exit=False)
+
+    tracer_provider = None
+    if config.tracing.enabled:
+        processors = [p for component in components for p in component.span_processors()]
+        tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors])
+
+    runtime = Runtime(
+        instruments=instruments,
+        clean=clean,
+        tracer=tracer_provider.get_tracer(INSTRUMENTATION_NAME, __version__) if tracer_provider else None,
+        capture_content=config.privacy.capture_content,
+        detectors=DetectorRegistry(config.prometheus.cardinality_limit),
+    )
+    telemetry = Telemetry(
+        config,
+        resource=resource,
+        meter_provider=meter_provider,
+        tracer_provider=tracer_provider,
+        prometheus_registry=registry,
+        runtime=runtime,
+        components=components,
+    )
+    try:
+        for component in components:
+            component.start(telemetry)
+        if config.metrics_server.enabled and registry is not None:
+            from nethical_otel.server import MetricsServer
+
+            server = MetricsServer(config.metrics_server.host, config.metrics_server.port, telemetry=telemetry)
+            telemetry.background.run(server.start())
+            telemetry.metrics_server = server
+    except BaseException:
+        telemetry.shutdown()
+        raise
+    current.runtime = runtime
+    _globals.install(_live_tracer_provider, _live_meter_provider)
+    return telemetry
+
+
+def _live_tracer_provider() -> TracerProvider | None:
+    return _active.tracer_provider if _active is not None and not _active.is_shut_down else None
+
+
+def _live_meter_provider() -> NethicalMeterProvider | None:
+    return _active.meter_provider if _active is not None and not _active.is_shut_down else None
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    shutdown(timeout=2.0)

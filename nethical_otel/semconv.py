@@ -1,0 +1,215 @@
+"""The one source of truth for nethical_otel's telemetry names.
+
+Every metric name, label key, unit, description and bucket layout, and every span attribute key, is
+declared here and nowhere else. The metric families reproduce the original Nethical monitoring
+contract name for name, label for label and bucket for bucket: dashboards and PromQL written against
+``nethical_requests_total`` and friends keep working.
+
+Instrument names are chosen so that the OpenTelemetry Prometheus naming rules (``_total`` for
+monotonic sums, a unit suffix only when the name lacks it) produce exactly the original names, both in
+``opentelemetry-exporter-prometheus`` and in the Collector's ``prometheus`` exporter.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+
+class MetricKind(enum.Enum):
+    COUNTER = "counter"
+    HISTOGRAM = "histogram"
+    GAUGE = "gauge"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family: its OpenTelemetry instrument and the Prometheus family it becomes."""
+
+    name: str
+    kind: MetricKind
+    description: str
+    label_keys: tuple[str, ...]
+    unit: str = ""
+    buckets: tuple[float, ...] = ()
+    # Values outside [valid_min, valid_max] (and NaN) are rejected and counted, never recorded.
+    valid_min: float = -math.inf
+    valid_max: float = math.inf
+
+    @property
+    def prometheus_name(self) -> str:
+        """The family name as it appears on ``/metrics`` (without ``_bucket``/``_sum``/``_count``)."""
+        name = self.name
+        if self.unit == "s" and not name.endswith("_seconds"):
+            name += "_seconds"
+        if self.kind is MetricKind.COUNTER:
+            name += "_total"
+        return name
+
+
+# Label keys -----------------------------------------------------------------------------------------
+DETECTOR_TYPE = "detector_type"
+STATUS = "status"
+THREAT_LEVEL = "threat_level"
+THREAT_CATEGORY = "threat_category"
+MODEL_NAME = "model_name"
+CACHE_TYPE = "cache_type"
+ERROR_TYPE = "error_type"
+QUEUE_NAME = "queue_name"
+METRIC = "metric"
+REASON = "reason"
+
+# Values of the ``status`` label.
+STATUS_SUCCESS = "success"
+STATUS_ERROR = "error"
+STATUS_CANCELLED = "cancelled"
+
+# Bucket layouts of the original contract. Floats on purpose: the exporter prints bounds as given, and
+# the original exposition spelled them ``le="1.0"``; an int would become ``le="1"``, a different series.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+CONFIDENCE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+MODEL_INFERENCE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
+THROUGHPUT_BUCKETS = (1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
+
+# The contract ---------------------------------------------------------------------------------------
+REQUESTS = MetricSpec(
+    "nethical_requests",
+    MetricKind.COUNTER,
+    "Total detector requests by detector type and status",
+    (DETECTOR_TYPE, STATUS),
+)
+REQUEST_LATENCY = MetricSpec(
+    "nethical_request_latency",
+    MetricKind.HISTOGRAM,
+    "Detector request latency in seconds",
+    (DETECTOR_TYPE,),
+    unit="s",
+    buckets=LATENCY_BUCKETS,
+    valid_min=0.0,
+)
+THREATS_DETECTED = MetricSpec(
+    "nethical_threats_detected",
+    MetricKind.COUNTER,
+    "Threats detected by detector type, threat level and category",
+    (DETECTOR_TYPE, THREAT_LEVEL, THREAT_CATEGORY),
+)
+CONFIDENCE_SCORE = MetricSpec(
+    "nethical_confidence_score",
+    MetricKind.HISTOGRAM,
+    "Confidence score of detected threats",
+    (DETECTOR_TYPE,),
+    buckets=CONFIDENCE_BUCKETS,
+    valid_min=0.0,
+    valid_max=1.0,
+)
+FALSE_POSITIVES = MetricSpec(
+    "nethical_false_positives",
+    MetricKind.COUNTER,
+    "Detections later marked as false positives, by detector type",
+    (DETECTOR_TYPE,),
+)
+MODEL_INFERENCE = MetricSpec(
+    "nethical_model_inference",
+    MetricKind.HISTOGRAM,
+    "Model inference time in seconds",
+    (MODEL_NAME,),
+    unit="s",
+    buckets=MODEL_INFERENCE_BUCKETS,
+    valid_min=0.0,
+)
+CACHE_HITS = MetricSpec("nethical_cache_hits", MetricKind.COUNTER, "Cache hits by cache type", (CACHE_TYPE,))
+CACHE_MISSES = MetricSpec("nethical_cache_misses", MetricKind.COUNTER, "Cache misses by cache type", (CACHE_TYPE,))
+ERRORS = MetricSpec(
+    "nethical_errors",
+    MetricKind.COUNTER,
+    "Detector errors by detector type and error type",
+    (DETECTOR_TYPE, ERROR_TYPE),
+)
+ACTIVE_DETECTORS = MetricSpec(
+    "nethical_active_detectors",
+    MetricKind.GAUGE,
+    "Number of active detectors by detector type",
+    (DETECTOR_TYPE,),
+    valid_min=0.0,
+)
+QUEUE_SIZE = MetricSpec(
+    "nethical_queue_size", MetricKind.GAUGE, "Current queue size by queue name", (QUEUE_NAME,), valid_min=0.0
+)
+DETECTOR_HEALTH = MetricSpec(
+    "nethical_detector_health",
+    MetricKind.GAUGE,
+    "Detector health status (1 = healthy, 0 = unhealthy)",
+    (DETECTOR_TYPE,),
+    valid_min=0.0,
+    valid_max=1.0,
+)
+# A Summary in the original. OpenTelemetry has no summary; a histogram keeps the `_count` and `_sum`
+# series that queries against the summary used (`rate(x_sum[5m]) / rate(x_count[5m])`).
+THROUGHPUT = MetricSpec(
+    "nethical_throughput_requests_per_second",
+    MetricKind.HISTOGRAM,
+    "Observed detector throughput in requests per second",
+    (DETECTOR_TYPE,),
+    buckets=THROUGHPUT_BUCKETS,
+    valid_min=0.0,
+)
+
+CONTRACT: tuple[MetricSpec, ...] = (
+    REQUESTS,
+    REQUEST_LATENCY,
+    THREATS_DETECTED,
+    CONFIDENCE_SCORE,
+    FALSE_POSITIVES,
+    MODEL_INFERENCE,
+    CACHE_HITS,
+    CACHE_MISSES,
+    ERRORS,
+    ACTIVE_DETECTORS,
+    QUEUE_SIZE,
+    DETECTOR_HEALTH,
+    THROUGHPUT,
+)
+
+# The SDK's own health: measurements refused because they were NaN, infinite or out of range.
+INVALID_MEASUREMENTS = MetricSpec(
+    "nethical_invalid_measurements",
+    MetricKind.COUNTER,
+    "Measurements rejected by nethical_otel (NaN, infinite or out of range), by metric and reason",
+    (METRIC, REASON),
+)
+
+INSTRUMENTATION_NAME = "nethical_otel"
+
+# Span attributes ----------------------------------------------------------------------------------
+SPAN_NAME_PREFIX = "detect "
+ATTR_DETECTOR_TYPE = "nethical.detector.type"
+ATTR_MODEL_NAME = "nethical.model.name"
+ATTR_THREAT_DETECTED = "nethical.threat.detected"
+ATTR_THREAT_LEVEL = "nethical.threat.level"
+ATTR_THREAT_CATEGORY = "nethical.threat.category"
+ATTR_THREAT_CONFIDENCE = "nethical.threat.confidence"
+ATTR_ARGUMENTS = "nethical.detector.arguments"  # only with capture_arguments=True
+ATTR_RESULT = "nethical.detector.result"  # only with capture_result=True
+ATTR_ERROR_TYPE = "error.type"  # OpenTelemetry semantic convention
+
+
+class ThreatLevel(str, enum.Enum):
+    """Threat levels in increasing order of severity."""
+
+    NONE = "NONE"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK = {level: rank for rank, level in enumerate(ThreatLevel)}
+
+# Results whose level is one of these are not threats.
+NON_THREAT_LEVELS = frozenset({"", "NONE", "SAFE", "BENIGN", "CLEAN", "OK"})
+UNKNOWN = "unknown"

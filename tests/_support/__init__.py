@@ -1,0 +1,1 @@
+"""Test support: real components (binaries, servers) and readers of real outputs."""
