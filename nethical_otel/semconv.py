@@ -179,6 +179,34 @@ INVALID_MEASUREMENTS = MetricSpec(
     (METRIC, REASON),
 )
 
+# The alerting pipeline's own health, on the same /metrics.
+CHANNEL = "channel"
+SEVERITY = "severity"
+OUTCOME = "outcome"
+ALERTS = MetricSpec(
+    "nethical_alerts",
+    MetricKind.COUNTER,
+    "Alert notifications by channel, severity and outcome (sent, failed, rate_limited, grouped, silenced, dropped)",
+    (CHANNEL, SEVERITY, OUTCOME),
+)
+ALERT_DELIVERY_LATENCY = MetricSpec(
+    "nethical_alert_delivery",
+    MetricKind.HISTOGRAM,
+    "Time from accepting an alert to its delivery, by channel",
+    (CHANNEL,),
+    unit="s",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    valid_min=0.0,
+)
+ALERT_QUEUE_DEPTH = MetricSpec(
+    "nethical_alert_queue_depth",
+    MetricKind.GAUGE,
+    "Notifications waiting for delivery (retries included), by channel",
+    (CHANNEL,),
+    valid_min=0.0,
+)
+ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying")
+
 INSTRUMENTATION_NAME = "nethical_otel"
 
 # Span attributes ----------------------------------------------------------------------------------

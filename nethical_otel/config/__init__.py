@@ -1,6 +1,7 @@
 """Configuration: YAML, dict or environment, validated against one schema."""
 
-from nethical_otel.config._alerting import AlertingConfig, AlertRulesConfig, SmtpConfig
+from nethical_otel.config._alerting import AlertingConfig, AlertRulesConfig
+from nethical_otel.config._channels import ChannelSettings, SmtpConfig
 from nethical_otel.config._fields import Secret
 from nethical_otel.config._loader import CONFIG_ENV_VAR, ConfigError, ConfigIssue, ConfigSource, load_config
 from nethical_otel.config._profiling import ProfilingConfig
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_SERVICE_NAME",
     "AlertRulesConfig",
     "AlertingConfig",
+    "ChannelSettings",
     "Config",
     "ConfigError",
     "ConfigIssue",

@@ -1,22 +1,11 @@
-"""The ``alerting`` section: the original Nethical AlertManager keys plus delivery settings."""
+"""The ``alerting`` section: the original Nethical AlertManager keys, rules and delivery behaviour."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nethical_otel.config._fields import Secret, setting
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str | None = setting(None, doc="SMTP server host; email is off without it")
-    port: int = setting(587, minimum=1, maximum=65535, doc="587 for STARTTLS, 465 for implicit TLS")
-    use_tls: bool = setting(True, doc="require STARTTLS (or implicit TLS on port 465)")
-    username: str | None = setting(None)
-    password: Secret | None = setting(None)
-    from_address: str | None = setting(None, key="from", doc="sender address")
-    to: tuple[str, ...] = setting(default_factory=tuple, doc="recipient addresses")
-    timeout_seconds: float = setting(15.0, minimum=0.1, maximum=300.0)
+from nethical_otel.config._channels import ChannelSettings
+from nethical_otel.config._fields import setting
 
 
 @dataclass(frozen=True)
@@ -30,12 +19,7 @@ class AlertRulesConfig:
 
 
 @dataclass(frozen=True)
-class AlertingConfig:
+class AlertingConfig(ChannelSettings):
     enabled: bool = setting(True)
     max_alerts_per_minute: int = setting(10, minimum=1, maximum=100_000)
-    slack_webhook_url: Secret | None = setting(None)
-    discord_webhook_url: Secret | None = setting(None)
-    pagerduty_api_key: Secret | None = setting(None, doc="PagerDuty Events API v2 routing key")
-    webhook_url: Secret | None = setting(None)
-    smtp: SmtpConfig = field(default_factory=SmtpConfig)
     rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)

@@ -35,6 +35,10 @@ class Instruments:
         self.detector_health = backend.family(semconv.DETECTOR_HEALTH, self._reject)
         self.throughput = backend.family(semconv.THROUGHPUT, self._reject)
 
+    def family(self, spec: MetricSpec) -> Family:
+        """A further family on the same backend (for example the alerting pipeline's own metrics)."""
+        return self.backend.family(spec, self._reject)
+
     def families(self) -> list[Family]:
         return [value for value in vars(self).values() if isinstance(value, Family)]
 

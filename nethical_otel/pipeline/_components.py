@@ -38,5 +38,8 @@ class Component:
 
 def build_components(config: Config) -> list[Component]:
     """The components that ``config`` switches on, in start order."""
-    components: list[Component] = []
-    return components
+    from nethical_otel import alerting, profiling
+
+    # Profiling first: Pyroscope must run before the first span starts.
+    built = (profiling.build_component(config), alerting.build_component(config))
+    return [component for component in built if component is not None]

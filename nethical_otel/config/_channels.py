@@ -1,0 +1,38 @@
+"""Channel settings of the ``alerting`` section: where notifications go, and the credentials to get there.
+
+Every endpoint is configurable (tests point them at 127.0.0.1). URLs that carry a token (Slack, Discord,
+webhook URLs) and keys are :class:`Secret`: they never appear in logs, reprs, history or errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nethical_otel.config._fields import Secret, setting
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str | None = setting(None, doc="SMTP server host; email is off without it")
+    port: int = setting(587, minimum=1, maximum=65535, doc="587 for STARTTLS, 465 for implicit TLS")
+    use_tls: bool = setting(True, doc="require STARTTLS (or implicit TLS on port 465)")
+    username: str | None = setting(None)
+    password: Secret | None = setting(None)
+    from_address: str | None = setting(None, key="from", doc="sender address")
+    to: tuple[str, ...] = setting(default_factory=tuple, doc="recipient addresses")
+    timeout_seconds: float = setting(15.0, minimum=0.1, maximum=300.0)
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    slack_webhook_url: Secret | None = setting(None, doc="Slack incoming webhook URL")
+    discord_webhook_url: Secret | None = setting(None, doc="Discord webhook URL")
+    pagerduty_api_key: Secret | None = setting(None, doc="PagerDuty Events API v2 routing key (32 characters)")
+    pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, doc="PagerDuty Events API v2 endpoint")
+    webhook_url: Secret | None = setting(None, doc="generic webhook receiving an Alertmanager-v4-like JSON body")
+    webhook_secret: Secret | None = setting(None, doc="HMAC-SHA256 signing key for the webhook (Standard Webhooks)")
+    alertmanager_url: str | None = setting(None, doc="Alertmanager base URL, e.g. http://alertmanager:9093")
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    request_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-request timeout")
