@@ -7,12 +7,12 @@ import os
 # Before nethical_otel is imported: internal errors fail tests instead of vanishing into a log line.
 os.environ["NETHICAL_OTEL_RAISE_INTERNAL_ERRORS"] = "1"
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
-import nethical_otel  # noqa: E402
-from tests._support.pipeline import Captured, capture  # noqa: E402
+import nethical_otel
+from tests._support.pipeline import Captured, capture
 
 pytest_plugins = ["tests._support.fixtures"]
 
