@@ -15,3 +15,13 @@ def prometheus_binary() -> str:
 @pytest.fixture(scope="session")
 def promtool_binary() -> str:
     return require_binary("promtool", package="prometheus")
+
+
+@pytest.fixture(scope="session")
+def alertmanager_binary() -> str:
+    return require_binary("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
+
+
+@pytest.fixture(scope="session")
+def amtool_binary() -> str:
+    return require_binary("amtool", package="prometheus-alertmanager")

@@ -55,6 +55,11 @@ class HttpResponse:
 
 class Channel(abc.ABC):
     kind: ClassVar[AlertChannel]
+    # Whether the channel is told when an alert resolves (PagerDuty resolve, Alertmanager endsAt, ...).
+    delivers_resolved: ClassVar[bool] = True
+    # Alertmanager forgets a firing alert that is not re-sent: such channels get firing alerts again
+    # every this many seconds until they resolve. None: send once.
+    resend_firing_every: ClassVar[float | None] = None
 
     @abc.abstractmethod
     async def deliver(self, notification: Notification, session: aiohttp.ClientSession) -> Delivery:
