@@ -2,7 +2,14 @@
 
 from nethical_otel.pipeline._components import Component
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, ThreatListener, current
-from nethical_otel.pipeline._telemetry import Telemetry, active_telemetry, configure, ensure_configured, shutdown
+from nethical_otel.pipeline._telemetry import (
+    Telemetry,
+    active_telemetry,
+    adopt_global_providers,
+    configure,
+    ensure_configured,
+    shutdown,
+)
 
 __all__ = [
     "Component",
@@ -11,6 +18,7 @@ __all__ = [
     "Telemetry",
     "ThreatListener",
     "active_telemetry",
+    "adopt_global_providers",
     "configure",
     "current",
     "ensure_configured",

@@ -9,6 +9,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -16,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from nethical_otel._version import __version__
 from nethical_otel.config import Config, ConfigSource, load_config
-from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend, NethicalMeterProvider
+from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend, NethicalMeterProvider, SdkBackend
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
 from nethical_otel.pipeline._components import Component, build_components
@@ -46,11 +48,12 @@ class Telemetry:
         config: Config,
         *,
         resource: Resource | None = None,
-        meter_provider: NethicalMeterProvider | None = None,
+        meter_provider: MeterProvider | None = None,
         tracer_provider: TracerProvider | None = None,
         prometheus_registry: CollectorRegistry | None = None,
         runtime: Runtime | None = None,
         components: Sequence[Component] = (),
+        adopted_readers: Sequence[MetricReader] | None = None,
     ) -> None:
         self.config = config
         self.resource = resource
@@ -59,6 +62,8 @@ class Telemetry:
         self.prometheus_registry = prometheus_registry
         self.runtime = runtime
         self.components = list(components)
+        # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
+        self._adopted_readers = adopted_readers
         self.metrics_server: MetricsServer | None = None
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
@@ -114,10 +119,15 @@ class Telemetry:
                 component.shutdown(timeout)
             except Exception:
                 _logger.exception("shutting down %s failed", component.name)
-        if self.tracer_provider is not None:
-            self.tracer_provider.shutdown()
-        if self.meter_provider is not None:
-            self.meter_provider.shutdown(timeout_millis=timeout * 1000)
+        if self._adopted_readers is not None:
+            for reader in self._adopted_readers:
+                if self.meter_provider is not None:
+                    self.meter_provider.remove_metric_reader(reader)
+        else:
+            if self.tracer_provider is not None:
+                self.tracer_provider.shutdown()
+            if self.meter_provider is not None:
+                self.meter_provider.shutdown(timeout_millis=timeout * 1000)
         if background is not None:
             background.stop(timeout)
 
@@ -213,13 +223,7 @@ def _build(
         processors = [p for component in components for p in component.span_processors()]
         tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors])
 
-    runtime = Runtime(
-        instruments=instruments,
-        clean=clean,
-        tracer=tracer_provider.get_tracer(INSTRUMENTATION_NAME, __version__) if tracer_provider else None,
-        capture_content=config.privacy.capture_content,
-        detectors=DetectorRegistry(config.prometheus.cardinality_limit),
-    )
+    runtime = _runtime(config, instruments, clean, tracer_provider)
     telemetry = Telemetry(
         config,
         resource=resource,
@@ -229,10 +233,91 @@ def _build(
         runtime=runtime,
         components=components,
     )
-    try:
+    _start(telemetry)
+    _globals.install(_live_tracer_provider, _live_meter_provider)
+    return telemetry
+
+
+def adopt_global_providers(config: ConfigSource = None) -> Telemetry:
+    """Record through the global OpenTelemetry providers someone else set up, instead of building our own.
+
+    For applications whose SDK is configured elsewhere, e.g. by the stock ``opentelemetry-instrument``
+    configurator: the nethical_* metrics then go through standard SDK instruments on the global
+    MeterProvider (buckets from ``explicit_bucket_boundaries_advisory``), spans through the global
+    TracerProvider, and our readers and span processors are added to those providers when they are the SDK's.
+    """
+    global _active  # noqa: PLW0603
+    resolved = load_config(config)
+    with _configure_lock:
+        if _active is not None:
+            _active.shutdown()
+        if sdk_disabled():
+            _active = Telemetry(resolved)
+            return _active
+        _active = _adopt(resolved)
+        return _active
+
+
+def _adopt(config: Config) -> Telemetry:
+    global_meter_provider = metrics.get_meter_provider()
+    global_tracer_provider = trace.get_tracer_provider()
+    meter_provider = global_meter_provider if isinstance(global_meter_provider, MeterProvider) else None
+    tracer_provider = global_tracer_provider if isinstance(global_tracer_provider, TracerProvider) else None
+    clean = LabelCleaner(config.prometheus.label_value_max_length)
+    meter = global_meter_provider.get_meter(INSTRUMENTATION_NAME, __version__)
+    instruments = Instruments(SdkBackend(meter, clean, config.prometheus.cardinality_limit))
+    components = build_components(config)
+
+    readers: list[MetricReader] = []
+    registry = None
+    if meter_provider is not None:
+        if config.prometheus.enabled:
+            prometheus_reader, registry = build_prometheus_reader(config)
+            readers.append(prometheus_reader)
+        readers.extend(reader for component in components for reader in component.metric_readers())
+        for reader in readers:
+            meter_provider.add_metric_reader(reader)
+    elif any(component.metric_readers() for component in components):
+        _logger.warning("the global MeterProvider is not the OpenTelemetry SDK's: metric alert rules cannot run")
+    if tracer_provider is not None and config.tracing.enabled:
         for component in components:
+            for processor in component.span_processors():
+                tracer_provider.add_span_processor(processor)
+
+    tracer = global_tracer_provider if config.tracing.enabled else None
+    telemetry = Telemetry(
+        config,
+        resource=tracer_provider.resource if tracer_provider is not None else None,
+        meter_provider=meter_provider,
+        tracer_provider=tracer_provider,
+        prometheus_registry=registry,
+        runtime=_runtime(config, instruments, clean, tracer),
+        components=components,
+        adopted_readers=readers,
+    )
+    _start(telemetry)
+    return telemetry
+
+
+def _runtime(
+    config: Config, instruments: Instruments, clean: LabelCleaner, tracer_provider: trace.TracerProvider | None
+) -> Runtime:
+    return Runtime(
+        instruments=instruments,
+        clean=clean,
+        tracer=tracer_provider.get_tracer(INSTRUMENTATION_NAME, __version__) if tracer_provider else None,
+        capture_content=config.privacy.capture_content,
+        detectors=DetectorRegistry(config.prometheus.cardinality_limit),
+    )
+
+
+def _start(telemetry: Telemetry) -> None:
+    """Start the components and the metrics server, then make the pipeline the active one."""
+    config = telemetry.config
+    try:
+        for component in telemetry.components:
             component.start(telemetry)
-        if config.metrics_server.enabled and registry is not None:
+        if config.metrics_server.enabled and telemetry.prometheus_registry is not None:
             from nethical_otel.server import MetricsServer
 
             server = MetricsServer(config.metrics_server.host, config.metrics_server.port, telemetry=telemetry)
@@ -241,16 +326,14 @@ def _build(
     except BaseException:
         telemetry.shutdown()
         raise
-    current.runtime = runtime
-    _globals.install(_live_tracer_provider, _live_meter_provider)
-    return telemetry
+    current.runtime = telemetry.runtime
 
 
 def _live_tracer_provider() -> TracerProvider | None:
     return _active.tracer_provider if _active is not None and not _active.is_shut_down else None
 
 
-def _live_meter_provider() -> NethicalMeterProvider | None:
+def _live_meter_provider() -> MeterProvider | None:
     return _active.meter_provider if _active is not None and not _active.is_shut_down else None
 
 
