@@ -116,9 +116,6 @@ class _Walker:
             return cls()
         fields = {_yaml_key(f): f for f in dataclasses.fields(cls)}
         hints = typing.get_type_hints(cls)
-        for key in raw:
-            if key not in fields:
-                self._issue(_join(path, str(key)), f"unknown key{_suggest(str(key), fields)}")
         values: dict[str, Any] = {}
         enabled = section_enabled
         if "enabled" in fields and "enabled" in raw:
@@ -127,10 +124,14 @@ class _Walker:
             if value is not _MISSING:
                 values["enabled"] = value
                 enabled = section_enabled and bool(value)
-        for key, fld in fields.items():
-            if key not in raw or key == "enabled":
+        for key, raw_value in raw.items():  # in document order, so problems read top to bottom
+            if key == "enabled" and "enabled" in fields:
                 continue
-            value = self._value(hints[fld.name], fld, raw[key], _join(path, key), enabled)
+            fld = fields.get(key)
+            if fld is None:
+                self._issue(_join(path, str(key)), f"unknown key{_suggest(str(key), fields)}")
+                continue
+            value = self._value(hints[fld.name], fld, raw_value, _join(path, key), enabled)
             if value is not _MISSING:
                 values[fld.name] = value
         return cls(**values)

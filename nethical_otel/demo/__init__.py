@@ -35,6 +35,7 @@ class Tally:
 
     requests: Counter[tuple[str, str]] = dataclasses.field(default_factory=Counter)
     threats: Counter[str] = dataclasses.field(default_factory=Counter)
+    threats_by_detector: Counter[str] = dataclasses.field(default_factory=Counter)
     errors: Counter[str] = dataclasses.field(default_factory=Counter)
     latencies: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
@@ -49,6 +50,11 @@ class Tally:
         return {
             "requests": [{"detector_type": d, "status": s, "count": n} for (d, s), n in sorted(self.requests.items())],
             "threats": dict(self.threats),
+            "threats_by_detector": dict(self.threats_by_detector),
+            "cache": [
+                {"cache_type": cache, "hit": hit, "count": n}
+                for (cache, hit), n in sorted(detectors.cache_outcomes.items())
+            ],
             "errors": dict(self.errors),
             "latencies": self.latencies,
         }
@@ -73,6 +79,7 @@ async def _call(tally: Tally, detector: str, rng: random.Random) -> None:
         threat = read_threat(result)
         if threat is not None:
             tally.threats[threat.level] += 1
+            tally.threats_by_detector[detector] += 1
             if rng.random() < 0.02:  # an analyst marks a detection as a false positive
                 get_prometheus_metrics().track_false_positive(detector)
     tally.latencies.setdefault(detector, []).append(time.perf_counter() - started)

@@ -10,12 +10,14 @@ import asyncio
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from nethical_otel import instrument_detector
 from nethical_otel.monitoring import get_prometheus_metrics
 
 _rng = random.Random()
+cache_outcomes: Counter[tuple[str, bool]] = Counter()  # the demo's own bookkeeping, for its summary
 _INJECTION = re.compile(r"ignore (all )?previous instructions|you are now dan|system prompt|developer mode", re.I)
 _SHADOW_HOSTS = ("api.unapproved-llm.example", "chat.random-ai.example", "free-gpt.example")
 
@@ -45,6 +47,7 @@ def _work(median_seconds: float) -> float:
 
 def _cached(cache_type: str, hit_ratio: float) -> bool:
     hit = _rng.random() < hit_ratio
+    cache_outcomes[cache_type, hit] += 1
     get_prometheus_metrics().track_cache(cache_type, hit)
     return hit
 

@@ -133,7 +133,7 @@ class Telemetry:
 
     def __repr__(self) -> str:
         state = "shut down" if self._shut_down else ("running" if self.enabled else "disabled")
-        port = f", metrics on {self.metrics_server.url}" if self.metrics_server else ""
+        port = f", metrics on {self.metrics_server.url}" if self.metrics_server and not self._shut_down else ""
         return f"<Telemetry {state}{port}>"
 
 

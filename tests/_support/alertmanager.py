@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from tests._support.net import free_port, http_ok, wait_until
+from tests._support.processes import log_tail, spawn, terminate
 
 
 class AlertmanagerServer:
@@ -26,38 +27,29 @@ class AlertmanagerServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> AlertmanagerServer:
-        self._process = subprocess.Popen(
-            [
-                self.binary,
-                f"--config.file={self.config_file}",
-                f"--storage.path={self.workdir / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",  # no gossip port on all interfaces
-            ],
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        command = [
+            self.binary,
+            f"--config.file={self.config_file}",
+            f"--storage.path={self.workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",  # no gossip port on all interfaces
+        ]
+        self._process = spawn(command, self.log)
         try:
             wait_until(self._ready, 30, "Alertmanager to be ready")
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"Alertmanager did not start:\n{self.log.read_text(errors='replace')[-3000:]}") from None
+            raise RuntimeError(f"Alertmanager did not start:\n{log_tail(self.log)}") from None
         return self
 
     def _ready(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
-            raise RuntimeError(f"Alertmanager exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"Alertmanager exited:\n{log_tail(self.log)}")
         return http_ok(f"{self.url}/-/ready")
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        terminate(process)
 
     def __enter__(self) -> AlertmanagerServer:
         return self.start()

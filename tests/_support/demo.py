@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests._support.net import free_port, http_ok, wait_until
+from tests._support.processes import log_tail, spawn, terminate
 
 
 class DemoProcess:
@@ -52,16 +54,13 @@ class DemoProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> DemoProcess:
-        import os
-
-        env = {**os.environ, **(self._env or {})}
-        self._process = subprocess.Popen(self._command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=env)
+        self._process = spawn(self._command, self.log, env={**os.environ, **(self._env or {})})
         wait_until(lambda: self._alive() and http_ok(f"{self.url}/health"), 30, "the demo's metrics server")
         return self
 
     def _alive(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
-            raise RuntimeError(f"demo exited early:\n{self.log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"demo exited early:\n{log_tail(self.log)}")
         return True
 
     def workload_done(self) -> bool:
@@ -83,13 +82,7 @@ class DemoProcess:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        terminate(process, timeout=15)
 
     def __enter__(self) -> DemoProcess:
         return self.start()

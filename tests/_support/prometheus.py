@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from tests._support.net import free_port, http_ok, wait_until
+from tests._support.processes import log_tail, spawn, terminate
 
 
 class PrometheusServer:
@@ -47,39 +48,29 @@ class PrometheusServer:
         self.log = workdir / "prometheus.log"
 
     def start(self, extra_args: Sequence[str] = ()) -> PrometheusServer:
-        log = self.log.open("wb")
-        self._process = subprocess.Popen(
-            [
-                self.binary,
-                f"--config.file={self.config_file}",
-                f"--storage.tsdb.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                *extra_args,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        command = [
+            self.binary,
+            f"--config.file={self.config_file}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            *extra_args,
+        ]
+        self._process = spawn(command, self.log)
         try:
             wait_until(lambda: self._alive() and http_ok(f"{self.url}/-/ready"), 60, "Prometheus to be ready")
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"Prometheus did not start:\n{self.log.read_text(errors='replace')[-3000:]}") from None
+            raise RuntimeError(f"Prometheus did not start:\n{log_tail(self.log)}") from None
         return self
 
     def _alive(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
-            raise RuntimeError(f"Prometheus exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(f"Prometheus exited:\n{log_tail(self.log)}")
         return True
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        terminate(process)
 
     def __enter__(self) -> PrometheusServer:
         return self.start()
