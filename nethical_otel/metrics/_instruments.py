@@ -39,9 +39,6 @@ class Instruments:
         """A further family on the same backend (for example the alerting pipeline's own metrics)."""
         return self.backend.family(spec, self._reject)
 
-    def families(self) -> list[Family]:
-        return [value for value in vars(self).values() if isinstance(value, Family)]
-
     def _reject(self, spec: MetricSpec, value: float) -> None:
         if math.isnan(value):
             reason = "nan"

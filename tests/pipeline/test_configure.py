@@ -92,6 +92,16 @@ def test_collector_mode_exports_metrics_and_spans_over_otlp_http_with_the_same_n
     assert [span.name for span in spans] == ["detect pi"]
 
 
+def test_the_standard_otlp_variables_switch_collector_mode_on_and_set_the_export_interval(monkeypatch):
+    with RecordingServer() as collector:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
+        monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "200")
+        telemetry = nethical_otel.configure({"metrics_server": {"enabled": False}})
+        get_prometheus_metrics().track_request("pi", 0.01, "success")
+        collector.wait_for(3, "/v1/metrics", timeout=10)  # periodic pushes, no flush needed
+        telemetry.shutdown()
+
+
 def test_global_providers_follow_the_active_pipeline():
     tracer = trace.get_tracer("user-code")
     first = nethical_otel.configure({"metrics_server": {"enabled": False}})
