@@ -19,6 +19,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from nethical_otel import semconv
 from nethical_otel._internal import internal_error
 from nethical_otel.decorator._threat import Threat, ThreatExtractor, extract_with, read_threat
+from nethical_otel.metrics import OVERFLOW_ATTRIBUTES
 from nethical_otel.pipeline import Runtime
 
 _logger = logging.getLogger("nethical_otel.decorator")
@@ -79,6 +80,7 @@ class Binding:
         "_requests_cancelled",
         "_requests_error",
         "_requests_ok",
+        "_threat_cache",
         "_threats",
         "capture_arguments",
         "runtime",
@@ -109,6 +111,7 @@ class Binding:
         self._confidence = ins.confidence_score.child(detector)
         self._model_latency = ins.model_inference.child(clean(plan.model)) if plan.model is not None else None
         self._threats = ins.threats_detected
+        self._threat_cache: dict[tuple[Any, Any], tuple[str, str, Any]] = {}
         self._errors = ins.errors
         consent = runtime.capture_content
         self.capture_arguments = consent if plan.capture_arguments is None else plan.capture_arguments
@@ -140,9 +143,9 @@ class Binding:
             internal_error("recording a detector result")
 
     def _record_threat(self, span: Span | None, threat: Threat, result: Any) -> None:
-        clean = self._clean
-        level, category, confidence = clean(threat.level), clean(threat.category), threat.confidence
-        self._threats.child(self._detector, level, category).record(1)
+        level, category, child = self._threat_series(threat.level, threat.category)
+        child.record(1)
+        confidence = threat.confidence
         if confidence is not None:
             self._confidence.record(confidence)
             if not 0.0 <= confidence <= 1.0:  # refused (and counted) by the histogram; keep it off the span
@@ -168,6 +171,22 @@ class Binding:
             attributes[semconv.ATTR_RESULT] = _repr.repr(result)
         span.set_attributes(attributes)
         span.end()
+
+    def _threat_series(self, level: Any, category: Any) -> tuple[str, str, Any]:
+        """Cleaned level and category and their series; cached, as detectors repeat a few of each."""
+        key = (level, category)
+        try:
+            found: tuple[str, str, Any] | None = self._threat_cache.get(key)
+        except TypeError:  # an unhashable category
+            key, found = None, None
+        if found is None:
+            clean = self._clean
+            level, category = clean(level), clean(category)
+            child = self._threats.child(self._detector, level, category)
+            found = (level, category, child)
+            if key is not None and child.attributes is not OVERFLOW_ATTRIBUTES and len(self._threat_cache) < 1024:
+                self._threat_cache[key] = found
+        return found
 
     def failed(self, span: Span | None, error: BaseException, elapsed: float) -> None:
         try:

@@ -9,15 +9,14 @@ A result is a threat when it says so, or, when it says nothing, when its level i
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from nethical_otel.semconv import NON_THREAT_LEVELS, UNKNOWN
 
 
-@dataclass(frozen=True)
-class Threat:
+class Threat(NamedTuple):
     """A detected threat: level (upper case), category and an optional confidence in [0, 1]."""
 
     level: str
@@ -27,38 +26,48 @@ class Threat:
 
 ThreatExtractor = Callable[[Any], Threat | Mapping[str, Any] | bool | None]
 
-_MISSING = object()
-_DETECTED_KEYS = ("is_threat", "detected", "threat_detected")
-_LEVEL_KEYS = ("threat_level", "level")
-_CATEGORY_KEYS = ("threat_category", "category")
+_MISSING: Any = object()
+_SCALARS = (str, bytes, int, float, bool)
+_UNKNOWN_LEVEL = UNKNOWN.upper()
+_LEVELS: dict[str, str] = {}  # raw level string -> normalised; detectors use a handful of levels
 
 
 def read_threat(result: Any) -> Threat | None:
     """The threat ``result`` reports, or ``None``."""
-    if result is None or isinstance(result, (str, bytes, int, float)):
+    kind = type(result)
+    if kind is dict:  # the common case first: no ABC checks
+        return _read(result.get)
+    if result is None or kind in _SCALARS:
         return None
-    if isinstance(result, Threat):
-        return result
-    get: Callable[[str], Any]
+    if kind is Threat:
+        return result  # type: ignore[no-any-return]
     if isinstance(result, Mapping):
-        get = lambda key: result.get(key, _MISSING)  # noqa: E731
-    else:
-        get = lambda key: getattr(result, key, _MISSING)  # noqa: E731
-    detected = _first(get, _DETECTED_KEYS)
-    level = _first(get, _LEVEL_KEYS)
-    level_text = UNKNOWN.upper() if level is _MISSING or level is None else _level_text(level)
-    if detected is _MISSING or detected is None:
-        if level_text.upper() in NON_THREAT_LEVELS or level is _MISSING or level is None:
+        return _read(result.get)
+    return _read(functools.partial(getattr, result))
+
+
+def _read(get: Callable[[str, Any], Any]) -> Threat | None:
+    detected = get("is_threat", _MISSING)
+    if detected is _MISSING:
+        detected = get("detected", _MISSING)
+        if detected is _MISSING:
+            detected = get("threat_detected", None)
+    level = get("threat_level", _MISSING)
+    if level is _MISSING:
+        level = get("level", None)
+    level_text = _UNKNOWN_LEVEL if level is None else _level_text(level)
+    if detected is None:
+        if level is None or level_text in NON_THREAT_LEVELS:
             return None
     elif not detected:
         return None
-    category = _first(get, _CATEGORY_KEYS)
-    confidence = get("confidence")
-    return Threat(
-        level=level_text,
-        category=UNKNOWN if category is _MISSING or category is None else category,
-        confidence=_confidence(confidence),
-    )
+    category = get("threat_category", _MISSING)
+    if category is _MISSING:
+        category = get("category", None)
+    confidence = get("confidence", None)
+    if confidence is not None and type(confidence) is not float:
+        confidence = _confidence(confidence)
+    return Threat(level_text, UNKNOWN if category is None else category, confidence)
 
 
 def extract_with(extractor: ThreatExtractor, result: Any) -> Threat | None:
@@ -67,31 +76,31 @@ def extract_with(extractor: ThreatExtractor, result: Any) -> Threat | None:
     if found is None or found is False:
         return None
     if found is True:
-        return Threat(UNKNOWN.upper())
+        return Threat(_UNKNOWN_LEVEL)
     if isinstance(found, Threat):
         return found
     return read_threat(found)
 
 
-def _first(get: Callable[[str], Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = get(key)
-        if value is not _MISSING:
-            return value
-    return _MISSING
-
-
 def _level_text(level: Any) -> str:
+    if type(level) is str:
+        known = _LEVELS.get(level)
+        if known is not None:
+            return known
+        text = level.strip().upper()
+        if len(_LEVELS) < 64:
+            _LEVELS[level] = text
+        return text
     if isinstance(level, enum.Enum):
         level = level.value if isinstance(level.value, str) else level.name
     try:
         return str(level).strip().upper()
     except Exception:  # a level whose __str__ fails is still a level we cannot name
-        return UNKNOWN.upper()
+        return _UNKNOWN_LEVEL
 
 
 def _confidence(value: Any) -> float | None:
-    if value is _MISSING or value is None or isinstance(value, bool):
+    if isinstance(value, bool):
         return None
     try:
         return float(value)

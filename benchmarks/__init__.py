@@ -1,0 +1,1 @@
+"""The overhead benchmark suite: ``python -m benchmarks`` (not part of the test run)."""

@@ -1,0 +1,131 @@
+"""Run the overhead suite, print the table and the budget, optionally refresh the README's copy.
+
+    python -m benchmarks                    # full run (a few minutes)
+    python -m benchmarks --quick            # fewer rounds, for a smoke run
+    python -m benchmarks --update-readme    # also replace the table in README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import overhead, scrape
+from benchmarks._timing import Variant, run_interleaved
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+
+@dataclass
+class Budget:
+    line: str
+    measured: str
+    passed: bool | None  # None: could not be measured here
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def per_call_table(variants: list[Variant]) -> list[str]:
+    bare = next(v for v in variants if v.name == "bare call").median_ns
+    rows = ["| variant | ns per call | overhead over the bare call |", "|---|---:|---:|"]
+    for variant in variants:
+        rows.append(f"| {variant.name} | {variant.median_ns:,.0f} | {variant.median_ns - bare:,.0f} |")
+    return rows
+
+
+def budget(variants: list[Variant], scrape_ratio: float, on_end_ns: float | None) -> list[Budget]:
+    ns = {v.name: v.median_ns for v in variants}
+    full = ns["@instrument_detector, everything on"]
+    handwritten = ns["hand-written OTel: span + 4 records"]
+    metrics_only = max(ns["@instrument_detector, spans off"], ns["@instrument_detector, spans unsampled"])
+    lines = [
+        Budget(
+            "everything on ≤ 0.5 × hand-written OTel",
+            f"{full / handwritten:.2f}×",
+            full <= 0.5 * handwritten,
+        ),
+        Budget(
+            "spans off or unsampled ≤ prometheus_client style",
+            f"{metrics_only:,.0f} ns vs {ns['prometheus_client, 4 records']:,.0f} ns",
+            metrics_only <= ns["prometheus_client, 4 records"],
+        ),
+        Budget(
+            "before configure() within 2 µs of the bare call",
+            f"+{ns['@instrument_detector before configure()'] - ns['bare call']:,.0f} ns",
+            ns["@instrument_detector before configure()"] - ns["bare call"] <= 2000,
+        ),
+        Budget("scrape of 10,000 series ≤ 1.5 × prometheus_client", f"{scrape_ratio:.2f}×", scrape_ratio <= 1.5),
+    ]
+    if "ddtrace tracer.wrap" in ns:
+        lines.insert(1, Budget(
+            "everything on ≤ ddtrace tracer.wrap",
+            f"{full:,.0f} ns vs {ns['ddtrace tracer.wrap']:,.0f} ns",
+            full <= ns["ddtrace tracer.wrap"],
+        ))
+    else:
+        lines.insert(1, Budget("everything on ≤ ddtrace tracer.wrap", "ddtrace not installed", None))
+    if on_end_ns is not None:
+        lines.append(Budget("alert span processor on_end, span without threat < 1 µs", f"{on_end_ns:,.0f} ns",
+                            on_end_ns < 1000))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 5,000 calls instead of 9 of 40,000")
+    parser.add_argument("--update-readme", action="store_true", help="write the result into README.md")
+    args = parser.parse_args(argv)
+    rounds, calls = (3, 5_000) if args.quick else (9, 40_000)
+
+    started = time.time()
+    variants, closers = overhead.build_variants()
+    run_interleaved(variants, rounds=rounds, calls=calls)
+    for close in closers:
+        close()
+    scrapes = scrape.measure(repeats=3 if args.quick else 7)
+    on_end_ns = None
+
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}; "
+        f"{rounds} interleaved rounds of {calls:,} calls, medians. Command: `./scripts/benchmark"
+        f"{' --quick' if args.quick else ''}`.",
+        "",
+        *per_call_table(variants),
+        "",
+        *scrape.table(scrapes),
+        "",
+        "| budget | measured | |",
+        "|---|---|---|",
+    ]
+    verdicts = budget(variants, scrapes[-1].ratio, on_end_ns)
+    for item in verdicts:
+        mark = "not measured" if item.passed is None else ("pass" if item.passed else "**FAIL**")
+        lines.append(f"| {item.line} | {item.measured} | {mark} |")
+    report = "\n".join(lines)
+    print(report)
+    if args.update_readme:
+        text = README.read_text(encoding="utf-8")
+        head, _, rest = text.partition(START)
+        _, _, tail = rest.partition(END)
+        README.write_text(f"{head}{START}\n{report}\n{END}{tail}", encoding="utf-8")
+    return 0 if all(item.passed is not False for item in verdicts) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
