@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from nethical_otel.config._fields import Secret, setting
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+SEVERITY_NAMES = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True)
@@ -18,19 +19,38 @@ class SmtpConfig:
     host: str | None = setting(None, doc="SMTP server host; email is off without it")
     port: int = setting(587, minimum=1, maximum=65535, doc="587 for STARTTLS, 465 for implicit TLS")
     use_tls: bool = setting(True, doc="require STARTTLS (or implicit TLS on port 465)")
+    implicit_tls: bool = setting(False, doc="TLS from the first byte (SMTPS); always on for port 465")
+    ca_file: str | None = setting(None, doc="PEM file of CA certificates to trust instead of the system ones")
+    allow_plaintext_auth: bool = setting(
+        False, doc="allow AUTH without TLS; only accepted when host is a loopback address (local tests, relays)"
+    )
     username: str | None = setting(None)
     password: Secret | None = setting(None)
     from_address: str | None = setting(None, key="from", doc="sender address")
     to: tuple[str, ...] = setting(default_factory=tuple, doc="recipient addresses")
-    timeout_seconds: float = setting(15.0, minimum=0.1, maximum=300.0)
+    timeout_seconds: float = setting(15.0, minimum=0.1, maximum=300.0, doc="per SMTP command")
 
 
 @dataclass(frozen=True)
 class ChannelSettings:
     slack_webhook_url: Secret | None = setting(None, doc="Slack incoming webhook URL")
+    slack_mentions: tuple[str, ...] = setting(
+        default_factory=tuple,
+        doc="Slack mentions put on alerts at or above mention_severity: <!here>, <!channel>, <@U…>, <!subteam^S…>",
+    )
     discord_webhook_url: Secret | None = setting(None, doc="Discord webhook URL")
+    discord_mention_roles: tuple[str, ...] = setting(
+        default_factory=tuple, doc="Discord role ids pinged on alerts at or above mention_severity"
+    )
+    discord_mention_users: tuple[str, ...] = setting(
+        default_factory=tuple, doc="Discord user ids pinged on alerts at or above mention_severity"
+    )
+    mention_severity: str = setting(
+        "critical", choices=SEVERITY_NAMES, doc="lowest severity of a firing alert that gets the configured mentions"
+    )
     pagerduty_api_key: Secret | None = setting(None, doc="PagerDuty Events API v2 routing key (32 characters)")
     pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, doc="PagerDuty Events API v2 endpoint")
+    pagerduty_source: str | None = setting(None, doc="PagerDuty payload.source; defaults to this host's name")
     webhook_url: Secret | None = setting(None, doc="generic webhook receiving an Alertmanager-v4-like JSON body")
     webhook_secret: Secret | None = setting(None, doc="HMAC-SHA256 signing key for the webhook (Standard Webhooks)")
     alertmanager_url: str | None = setting(None, doc="Alertmanager base URL, e.g. http://alertmanager:9093")

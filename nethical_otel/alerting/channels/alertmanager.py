@@ -1,0 +1,108 @@
+"""Prometheus Alertmanager: ``POST /api/v2/alerts``, the way Alertmanager expects its clients to behave.
+
+Alertmanager keeps active alerts in memory only and resolves an alert whose ``endsAt`` passes, so a client
+re-sends every firing alert (``resend_firing_every``) with an ``endsAt`` well beyond the next re-send, and
+sends ``endsAt`` = the resolve time when the alert resolves. Labels are the alert's labels plus
+``alertname`` and ``severity``; names are made valid Prometheus label names, empty values are left out
+(Alertmanager treats them as absent), and values are cut so an attacker-sized string cannot bloat it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from nethical_otel.alerting.channels import _summary
+from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpRequest, HttpResponse, Outcome
+from nethical_otel.alerting.channels._http import by_status, excerpt, json_object
+from nethical_otel.alerting.channels._settings import checked_url
+from nethical_otel.alerting.channels._text import fit, one_line
+from nethical_otel.alerting.model import AlertChannel, AlertStatus, Notification
+from nethical_otel.config import ChannelSettings
+
+API_PATH = "/api/v2/alerts"
+RESEND_SECONDS = 60.0
+# endsAt of a firing alert: four re-send periods ahead, as Prometheus does, so one or two lost re-sends
+# never make Alertmanager resolve an alert that is still firing.
+FIRING_VALIDITY_SECONDS = 4 * RESEND_SECONDS
+LABEL_VALUE_LIMIT = 1024
+ANNOTATION_LIMIT = 16_384
+NAME_LIMIT = 128
+
+_INVALID_NAME_CHARACTERS = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def label_name(name: str) -> str:
+    """A valid Prometheus label name (``[a-zA-Z_][a-zA-Z0-9_]*``) for any string."""
+    cleaned = _INVALID_NAME_CHARACTERS.sub("_", name[:NAME_LIMIT])
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
+
+
+class AlertmanagerChannel(HttpChannel):
+    kind = AlertChannel.ALERTMANAGER
+    resend_firing_every = RESEND_SECONDS
+
+    def __init__(self, base_url: str, *, timeout_seconds: float = 10.0) -> None:
+        parts = urlsplit(base_url)
+        self._url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + API_PATH, parts.query, ""))
+        self.timeout_seconds = timeout_seconds
+
+    def render(self, notification: Notification) -> HttpRequest:
+        body = json.dumps([self.alert(notification)], ensure_ascii=False).encode("utf-8")
+        return HttpRequest(self._url, body, {"Content-Type": "application/json"})
+
+    def alert(self, notification: Notification, now: float | None = None) -> dict[str, Any]:
+        """One entry of the postable alerts list (Alertmanager API v2)."""
+        alert = notification.alert
+        now = time.time() if now is None else now
+        starts_at = alert.starts_at or now
+        if alert.status is AlertStatus.RESOLVED:
+            ends_at = max(alert.ends_at or now, starts_at)  # Alertmanager refuses an end before the start
+        else:
+            ends_at = max(now, starts_at) + FIRING_VALIDITY_SECONDS
+        labels = _label_set(sorted(alert.labels.items()), LABEL_VALUE_LIMIT)
+        labels["alertname"] = fit(one_line(alert.name), LABEL_VALUE_LIMIT) or "nethical_alert"
+        labels["severity"] = alert.severity.value
+        extra = [("summary", alert.title), ("description", alert.message)]
+        if notification.occurrences > 1:
+            extra.append(("occurrences", str(notification.occurrences)))
+        if alert.trace_id:
+            extra.append(("trace_id", alert.trace_id))
+        if alert.span_id:
+            extra.append(("span_id", alert.span_id))
+        return {
+            "labels": labels,
+            # The alert's own annotations (a rule's summary, say) win over the generic ones.
+            "annotations": _label_set([*extra, *sorted(alert.annotations.items())], ANNOTATION_LIMIT),
+            "startsAt": _summary.iso8601(starts_at),
+            "endsAt": _summary.iso8601(ends_at),
+        }
+
+    def classify(self, response: HttpResponse) -> Delivery:
+        if 200 <= response.status < 300:
+            return Delivery(Outcome.SENT, status=response.status)
+        answer = json_object(response.body)
+        message = answer.get("message") if answer is not None else None
+        return by_status(response, excerpt(message if isinstance(message, str) else response.body))
+
+
+def _label_set(pairs: Iterable[tuple[str, str]], value_limit: int) -> dict[str, str]:
+    """Valid names, non-empty values cut to ``value_limit``; a later pair wins over an earlier one."""
+    result: dict[str, str] = {}
+    for name, raw in pairs:
+        value = fit(raw, value_limit)
+        if value:
+            result[label_name(name)] = value
+    return result
+
+
+def from_settings(settings: ChannelSettings) -> AlertmanagerChannel | None:
+    """The Alertmanager channel, or None without ``alerting.alertmanager_url``."""
+    if not settings.alertmanager_url:
+        return None
+    url = checked_url("alertmanager_url", settings.alertmanager_url, carries_secret=False)
+    return AlertmanagerChannel(url, timeout_seconds=settings.request_timeout_seconds)

@@ -1,0 +1,1 @@
+"""Localhost emulators of the alerting services, enforcing the contracts in the alerting-channels reference."""
