@@ -51,10 +51,6 @@ class InstrumentedApp:
         self.env = {"NETHICAL_METRICS_PORT": str(self.metrics_port), **env}
         self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}/metrics"
-
     def start(self) -> InstrumentedApp:
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
@@ -73,7 +69,12 @@ class InstrumentedApp:
         return dict(json.loads(self.summary_file.read_text(encoding="utf-8")))
 
     def scrape(self) -> str:
-        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
+        """The nethical metrics server's /metrics."""
+        return self.scrape_port(self.metrics_port)
+
+    @staticmethod
+    def scrape_port(port: int) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             return str(response.read().decode())
 
     def stop(self, timeout: float = 20.0) -> int:
