@@ -67,7 +67,7 @@ class AlertmanagerChannel(HttpChannel):
         labels = _label_set(sorted(alert.labels.items()), LABEL_VALUE_LIMIT)
         labels["alertname"] = fit(one_line(alert.name), LABEL_VALUE_LIMIT) or "nethical_alert"
         labels["severity"] = alert.severity.value
-        extra = [("summary", alert.title), ("description", alert.message)]
+        extra = [("summary", one_line(alert.title)), ("description", alert.message)]
         if notification.occurrences > 1:
             extra.append(("occurrences", str(notification.occurrences)))
         if alert.trace_id:

@@ -41,7 +41,6 @@ FACT_NAME_LIMIT = 256
 FACT_VALUE_LIMIT = 4096
 
 
-
 class _NotSent(Exception):
     """A delivery refused before anything was sent (a security rule, a missing server capability)."""
 
@@ -141,13 +140,12 @@ class EmailChannel(Channel):
 
     # Sending ------------------------------------------------------------------------------------------
     async def deliver(self, notification: Notification, session: aiohttp.ClientSession) -> Delivery:
-        message = self.message(notification)
-        # smtplib blocks: run it off the dispatcher's event loop.
-        return await asyncio.to_thread(self._send, message)
+        # smtplib blocks, and encoding a large message takes a while: both run off the dispatcher's loop.
+        return await asyncio.to_thread(self._send, notification)
 
-    def _send(self, message: EmailMessage) -> Delivery:
+    def _send(self, notification: Notification) -> Delivery:
         try:
-            refused = self._transmit(message)
+            refused = self._transmit(self.message(notification))
         except _NotSent as refusal:
             return Delivery(Outcome.FAILED, str(refusal))
         except smtplib.SMTPRecipientsRefused as error:  # every recipient refused

@@ -140,11 +140,16 @@ async def test_rate_limit_answers_retry_after_from_the_float_body_and_succeeds_a
         assert (await deliver(channel, make_notification(make_alert(), AlertChannel.DISCORD))).outcome is Outcome.SENT
 
 
-async def test_rate_limit_without_a_body_falls_back_to_the_retry_after_header(emulator):
-    emulator.fail_next(Reply(429, b"", {"Retry-After": "3"}))
+@pytest.mark.parametrize(
+    ("headers", "delay"),
+    [({"Retry-After": "3"}, 3.0), ({"X-RateLimit-Reset-After": "0.750"}, 0.75), ({}, None)],
+)
+async def test_rate_limit_without_a_body_falls_back_to_the_headers(emulator, headers, delay):
+    emulator.fail_next(Reply(429, b"", headers))
     result = await deliver(channel_for(emulator), make_notification(make_alert(), AlertChannel.DISCORD))
 
-    assert (result.outcome, result.retry_after) == (Outcome.RETRY_AFTER, 3.0)
+    assert result.outcome is (Outcome.RETRY if delay is None else Outcome.RETRY_AFTER)
+    assert result.retry_after == delay
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import time
+from email.utils import formatdate
 
 import pytest
 
@@ -15,6 +16,7 @@ from nethical_otel.config import ChannelSettings, ConfigError, Secret, load_conf
 from tests._support.emulators.alerts import HOSTILE, deliver, hostile_alert, make_alert, make_notification, resolved
 from tests._support.emulators.slack import SlackEmulator
 from tests._support.net import free_port
+from tests._support.recorder import Reply
 
 
 @pytest.fixture
@@ -158,6 +160,23 @@ async def test_rate_limit_answers_retry_after_and_the_delivery_succeeds_after_th
         time.sleep(limited.retry_after)
         assert (await deliver(channel, make_notification(make_alert(), AlertChannel.SLACK))).outcome is Outcome.SENT
         assert len(server.messages) == 3
+
+
+@pytest.mark.parametrize(
+    ("make_reply", "low", "high"),
+    [
+        (lambda: Reply(429, b"rate_limited", {"Retry-After": "12"}), 12.0, 12.0),
+        (lambda: Reply(429, b"", {"Retry-After": formatdate(time.time() + 30, usegmt=True)}), 25.0, 30.0),
+        (lambda: Reply(429, b'{"ok": false, "retry_after": 2}', {"Content-Type": "application/json"}), 2.0, 2.0),
+        (lambda: Reply(429, b"", {"Retry-After": str(10**9)}), 3600.0, 3600.0),
+    ],
+    ids=["seconds", "http-date", "json-body", "capped"],
+)
+async def test_retry_after_is_read_as_seconds_or_a_date_and_capped_at_an_hour(emulator, make_reply, low, high):
+    emulator.fail_next(make_reply())
+    result = await deliver(channel_for(emulator), make_notification(make_alert(), AlertChannel.SLACK))
+
+    assert result.outcome is Outcome.RETRY_AFTER and low <= result.retry_after <= high
 
 
 async def test_slow_service_beyond_the_request_timeout_is_retried(emulator):
