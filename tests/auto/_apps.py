@@ -82,12 +82,17 @@ class InstrumentedApp:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+        return self.wait_exit(timeout)
+
+    def wait_exit(self, timeout: float = 20.0) -> int:
+        """The exit code, once the app ends by itself (or after :meth:`stop`)."""
+        assert self.process is not None
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
-            raise AssertionError(f"the app did not exit on SIGTERM:\n{self.output()}") from None
+            raise AssertionError(f"the app did not exit:\n{self.output()}") from None
 
     def output(self) -> str:
         return log_tail(self.log, 6000)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import nethical_otel
-from nethical_otel.auto import DETECTORS_ENV_VAR, NethicalDetectorInstrumentor
+from nethical_otel.auto import DETECTORS_ENV_VAR
+from nethical_otel.auto.instrumentor import NethicalDetectorInstrumentor
 from tests._support.pipeline import Captured, attrs, capture
 
 DETECTOR_SOURCE = textwrap.dedent(

@@ -52,7 +52,7 @@ def test_a_detector_name_that_cannot_be_resolved_is_reported_and_the_app_still_r
         env = zero_code_environment(receiver, NETHICAL_OTEL_DETECTORS="detectors:Missing.detect,detectors:scan_url")
         with InstrumentedApp(tmp_path, "zero_code", "app_sync.py", env, linger=0) as app:
             summary = app.wait_workload()
-            assert app.stop() == 0, app.output()
+            assert app.wait_exit() == 0, app.output()
 
     assert summary == {"calls": 32, "threats": 16, "errors": 4}
     assert (
