@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -33,7 +34,12 @@ class AlertStatus(str, enum.Enum):
 
 def fingerprint(name: str, labels: Mapping[str, str]) -> str:
     """Alert identity: the rule (or title) name and the label set, as 16 hex characters."""
-    canonical = json.dumps([name, sorted(labels.items())], separators=(",", ":"), ensure_ascii=False)
+    return _fingerprint(name, tuple(sorted(labels.items())))
+
+
+@functools.lru_cache(maxsize=4096)  # a storm repeats a few label sets thousands of times
+def _fingerprint(name: str, items: tuple[tuple[str, str], ...]) -> str:
+    canonical = json.dumps([name, items], separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
@@ -75,3 +81,21 @@ class Notification:
     last_seen: float = 0.0
     reason: str = "first notification"
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DeliveryStatus(str, enum.Enum):
+    """What happened to one alert on one channel, as the history reports it."""
+
+    PENDING = "pending"  # a notification is queued and not yet attempted
+    RETRYING = "retrying"  # attempted, failed for now, will be retried
+    SENT = "sent"
+    FAILED = "failed"  # permanently, with the reason
+    RATE_LIMITED = (
+        "rate_limited"  # over the channel's or the alert's budget: counted into the group's next notification
+    )
+    GROUPED = "grouped"  # folded into its group's notification (the "and N more")
+    SILENCED = "silenced"  # matched an active silence
+    SKIPPED = "skipped"  # nothing to say on this channel (e.g. a resolve for a channel that is not told of resolves)
+
+
+SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}

@@ -7,19 +7,79 @@ from dataclasses import dataclass, field
 from nethical_otel.config._channels import ChannelSettings
 from nethical_otel.config._fields import setting
 
+THREAT_LEVEL_CHOICES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+CHANNEL_CHOICES = ("slack", "email", "pagerduty", "discord", "webhook", "alertmanager", "console")
+
 
 @dataclass(frozen=True)
 class AlertRulesConfig:
+    """Metric rules evaluated over the SDK's own metric stream (the original ``alerting.rules`` keys first)."""
+
     high_latency_threshold_ms: float = setting(1000.0, minimum=0.0, doc="P95 request latency above this fires")
     high_threat_rate_threshold: float = setting(
         0.5, minimum=0.0, doc="threats per request above this fires (0.5 = half of all requests)"
     )
     high_error_rate_threshold: float = setting(0.05, minimum=0.0, maximum=1.0, doc="errors per request above this")
     min_cache_hit_rate: float = setting(0.5, minimum=0.0, maximum=1.0, doc="cache hit ratio below this fires")
+    enabled: bool = setting(True, doc="evaluate the metric rules")
+    evaluation_interval_seconds: float = setting(5.0, minimum=0.05, maximum=3600.0, doc="how often rules run")
+    window_seconds: float = setting(
+        60.0, minimum=0.1, maximum=86400.0, doc="rates and P95 are computed over this sliding window"
+    )
+    for_seconds: float = setting(
+        30.0, minimum=0.0, maximum=86400.0, doc="a condition must hold this long before the alert fires"
+    )
+    min_requests: int = setting(
+        10, minimum=1, maximum=1_000_000, doc="rates need at least this many requests (or cache lookups) in the window"
+    )
 
 
 @dataclass(frozen=True)
 class AlertingConfig(ChannelSettings):
     enabled: bool = setting(True)
-    max_alerts_per_minute: int = setting(10, minimum=1, maximum=100_000)
+    max_alerts_per_minute: int = setting(
+        10, minimum=1, maximum=100_000, doc="notifications per minute per channel, and per alert fingerprint"
+    )
     rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
+    # Where alerts come from.
+    threat_alert_level: str = setting(
+        "HIGH", choices=THREAT_LEVEL_CHOICES, doc="detector threats at or above this level raise an alert"
+    )
+    critical_threat_level: str = setting(
+        "CRITICAL", choices=THREAT_LEVEL_CHOICES, doc="threat alerts at or above this level are CRITICAL, else WARNING"
+    )
+    threat_resolve_after_seconds: float = setting(
+        300.0, minimum=1.0, maximum=86400.0, doc="a threat alert counts as resolved this long after its last occurrence"
+    )
+    default_channels: tuple[str, ...] = setting(
+        default_factory=tuple, doc="channels for threat and rule alerts; empty means every configured channel"
+    )
+    # Grouping and flood control.
+    group_wait_seconds: float = setting(
+        0.0, minimum=0.0, maximum=3600.0, doc="collect a new non-critical group this long before its first notification"
+    )
+    repeat_interval_seconds: float = setting(
+        60.0, minimum=0.0, maximum=86400.0, doc="at most one notification per alert group and channel this often"
+    )
+    queue_size: int = setting(
+        10_000, minimum=10, maximum=10_000_000, doc="alerts waiting to be routed; beyond, occurrences are only counted"
+    )
+    # Delivery.
+    retry_initial_delay_seconds: float = setting(0.5, minimum=0.01, maximum=600.0, doc="first retry backoff")
+    retry_max_delay_seconds: float = setting(60.0, minimum=0.01, maximum=86400.0, doc="backoff cap")
+    give_up_after_seconds: float = setting(
+        86400.0, minimum=0.1, maximum=30 * 86400.0, doc="stop retrying a notification this long after it was accepted"
+    )
+    # Storage.
+    storage_path: str | None = setting(
+        None, doc='SQLite file of the outbox and history; default in the user data directory; ":memory:" for none'
+    )
+    history_retention_days: float = setting(
+        30.0, minimum=0.0, maximum=36500.0, doc="history older than this is removed"
+    )
+    history_max_alerts: int = setting(100_000, minimum=100, maximum=100_000_000, doc="history keeps at most this many")
+    # The embedded default channel.
+    console: str = setting(
+        "auto", choices=("auto", "on", "off"), doc="print notifications; auto: only when no other channel is configured"
+    )
+    console_stream: str = setting("stderr", choices=("stderr", "stdout"), doc="where the console channel prints")

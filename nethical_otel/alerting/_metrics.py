@@ -1,0 +1,46 @@
+"""The alerting pipeline's own metrics: outcomes by channel and severity, delivery latency, queue depth."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from nethical_otel import semconv
+from nethical_otel.alerting.model import AlertChannel, AlertSeverity, DeliveryStatus
+from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend
+
+# History statuses and the `outcome` label values of nethical_alerts_total (semconv.ALERT_OUTCOMES).
+_OUTCOME_LABEL = {
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.RATE_LIMITED: "rate_limited",
+    DeliveryStatus.GROUPED: "grouped",
+    DeliveryStatus.SILENCED: "silenced",
+    DeliveryStatus.RETRYING: "retrying",
+}
+DROPPED = "dropped"
+
+
+class AlertMetrics:
+    """Recorded on the pipeline's instruments (so they appear on /metrics), or on private ones."""
+
+    def __init__(self, instruments: Instruments | None = None) -> None:
+        if instruments is None:  # a standalone AlertManager: counted, but exported by nobody
+            instruments = Instruments(LocalBackend(LabelCleaner(128), 2000))
+        self._alerts = instruments.family(semconv.ALERTS)
+        self._latency = instruments.family(semconv.ALERT_DELIVERY_LATENCY)
+        self._depth = instruments.family(semconv.ALERT_QUEUE_DEPTH)
+
+    def outcome(self, channel: AlertChannel, severity: AlertSeverity, status: DeliveryStatus, count: int = 1) -> None:
+        label = _OUTCOME_LABEL.get(status)
+        if label is not None:
+            self._alerts.child(channel.value, severity.value, label).record(count)
+
+    def dropped(self, severity: AlertSeverity, count: int = 1) -> None:
+        self._alerts.child("none", severity.value, DROPPED).record(count)
+
+    def delivered(self, channel: AlertChannel, seconds: float) -> None:
+        self._latency.child(channel.value).record(seconds)
+
+    def queue_depth(self, channels: Mapping[AlertChannel, object], active: Mapping[str, int]) -> None:
+        for channel in channels:
+            self._depth.child(channel.value).record(active.get(channel.value, 0))

@@ -1,0 +1,73 @@
+"""Turning what callers hand to ``send_alert`` into bounded, printable, storable values.
+
+Titles, messages and metadata come from application code and, through it, from attackers. Whatever they
+are (huge strings, objects whose ``__str__`` raises, lone surrogates), they become ``str`` values of
+bounded length here, once, before anything is stored or rendered. Channels still escape them by their
+own rules; this module only makes them safe to keep.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from nethical_otel.alerting.channels._text import valid_unicode
+from nethical_otel.config import Secret
+
+TITLE_LIMIT = 1024
+MESSAGE_LIMIT = 16 * 1024
+METADATA_KEY_LIMIT = 256
+METADATA_VALUE_LIMIT = 4096
+METADATA_MAX_ITEMS = 64
+TRUNCATED = "…[truncated]"
+
+Scalar = str | int | float | bool | None
+
+
+def text(value: object, limit: int) -> str:
+    """``value`` as a string of at most ``limit`` characters; never raises."""
+    if isinstance(value, Secret):
+        result = repr(value)
+    elif isinstance(value, str):
+        result = value
+    else:
+        try:
+            result = str(value)
+        except Exception:  # an object that cannot describe itself is still reported, by its type
+            result = f"<unprintable {type(value).__name__}>"
+        if not isinstance(result, str):  # a __str__ that returns something else
+            result = f"<unprintable {type(value).__name__}>"
+        result = str.__str__(result)  # a str subclass could misbehave later
+    if len(result) > limit:
+        result = result[: limit - len(TRUNCATED)] + TRUNCATED
+    return valid_unicode(result)
+
+
+def scalar(value: object) -> Scalar:
+    """JSON-friendly scalars stay as they are (finite numbers only); everything else becomes bounded text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and type(value) is int:
+        return value if abs(value) < 2**63 else text(value, METADATA_VALUE_LIMIT)
+    if isinstance(value, float) and type(value) is float:
+        return value if math.isfinite(value) else text(value, METADATA_VALUE_LIMIT)
+    return text(value, METADATA_VALUE_LIMIT)
+
+
+def metadata(value: Mapping[Any, Any] | None) -> dict[str, Scalar]:
+    """Caller metadata as at most 64 bounded keys with scalar values."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        return {"metadata": text(value, METADATA_VALUE_LIMIT)}
+    result: dict[str, Scalar] = {}
+    try:
+        items = list(value.items())
+    except Exception:  # a broken mapping is reported as such, not raised into the caller
+        return {"metadata": f"<unreadable {type(value).__name__}>"}
+    for key, item in items[:METADATA_MAX_ITEMS]:
+        result[text(key, METADATA_KEY_LIMIT)] = scalar(item)
+    if len(items) > METADATA_MAX_ITEMS:
+        result["metadata_truncated"] = f"{len(items) - METADATA_MAX_ITEMS} more keys not kept"
+    return result
