@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nethical_otel.alerting.channels._text import valid_unicode
+from nethical_otel.alerting.model import Alert
 from nethical_otel.config import Secret
 
 TITLE_LIMIT = 1024
@@ -71,3 +72,27 @@ def metadata(value: Mapping[Any, Any] | None) -> dict[str, Scalar]:
     if len(items) > METADATA_MAX_ITEMS:
         result["metadata_truncated"] = f"{len(items) - METADATA_MAX_ITEMS} more keys not kept"
     return result
+
+
+def strings(values: Mapping[Any, Any], limit: int) -> dict[str, str]:
+    """A label or annotation set as bounded text keys and values."""
+    return {
+        text(key, METADATA_KEY_LIMIT): text(value, limit) for key, value in list(values.items())[:METADATA_MAX_ITEMS]
+    }
+
+
+def clean_alert(alert: Alert) -> Alert:
+    """``alert`` with every string bounded and encodable (a caller-built Alert may carry anything)."""
+    return Alert(
+        name=text(alert.name, TITLE_LIMIT),
+        title=text(alert.title, TITLE_LIMIT),
+        message=text(alert.message, MESSAGE_LIMIT),
+        severity=alert.severity,
+        labels=strings(alert.labels, METADATA_VALUE_LIMIT),
+        annotations=strings(alert.annotations, METADATA_VALUE_LIMIT),
+        status=alert.status,
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at,
+        trace_id=None if alert.trace_id is None else text(alert.trace_id, 32),
+        span_id=None if alert.span_id is None else text(alert.span_id, 16),
+    )

@@ -33,6 +33,7 @@ from nethical_otel._version import __version__
 from nethical_otel.alerting import _values
 from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel, build_channels
+from nethical_otel.alerting.channels._text import valid_unicode
 from nethical_otel.alerting.dispatcher import Dispatcher, RetryPolicy
 from nethical_otel.alerting.intake import Intake, RawThreat
 from nethical_otel.alerting.model import (
@@ -398,7 +399,10 @@ class AlertManager:
             _logger.warning("AlertManager is shut down; alert not sent")
             return None
         submission = _Submission(
-            alert, tuple(dict.fromkeys(wanted)), _values.metadata(metadata), concurrent.futures.Future()
+            _values.clean_alert(alert),
+            tuple(dict.fromkeys(wanted)),
+            _values.metadata(metadata),
+            concurrent.futures.Future(),
         )
         self.intake.offer(submission)
         return submission
@@ -446,6 +450,9 @@ class AlertManager:
     ) -> tuple[str, str, AlertSeverity, dict[str, str], dict[str, str], dict[str, Any]]:
         level_rank = semconv.ThreatLevel(raw.level).rank
         critical = level_rank >= semconv.ThreatLevel(self.config.critical_threat_level).rank
+        raw = raw._replace(  # detector output: printable already, but maybe not encodable (lone surrogates)
+            detector=valid_unicode(raw.detector), level=valid_unicode(raw.level), category=valid_unicode(raw.category)
+        )
         known = isinstance(raw.confidence, float)
         confidence = f", confidence {raw.confidence:.2f}" if known else ""
         labels = {

@@ -1,0 +1,174 @@
+"""``nethical-otel alert test`` and ``nethical-otel alert history``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CHANNELS = ("slack", "email", "pagerduty", "discord", "webhook", "alertmanager", "console")
+_STATUSES = (
+    "firing",
+    "resolved",
+    "pending",
+    "retrying",
+    "sent",
+    "failed",
+    "rate_limited",
+    "grouped",
+    "silenced",
+    "skipped",
+)
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("alert", help="send a test alert, or show the alert history")
+    commands = parser.add_subparsers(dest="alert_command", metavar="ACTION", required=True)
+
+    test = commands.add_parser("test", help="send a test alert through the configured channels and report each one")
+    test.add_argument(
+        "--config", default=None, metavar="FILE", help="nethical_otel YAML config (default: NETHICAL_OTEL_CONFIG)"
+    )
+    test.add_argument(
+        "--channel", action="append", choices=_CHANNELS, metavar="C", help="only this channel (repeatable)"
+    )
+    test.add_argument("--severity", default="info", choices=("info", "warning", "critical"))
+    test.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="wait at most S seconds for results (default 30)"
+    )
+    test.set_defaults(handler=run_test)
+
+    history = commands.add_parser("history", help="show recent alerts and their delivery per channel")
+    history.add_argument("--config", default=None, metavar="FILE", help="nethical_otel YAML config")
+    history.add_argument("--limit", type=int, default=20, metavar="N", help="at most N alerts (default 20)")
+    history.add_argument("--since", default=None, metavar="WHEN", help="e.g. 15m, 2h, 1d, or an ISO 8601 time")
+    history.add_argument("--severity", action="append", choices=("info", "warning", "critical"))
+    history.add_argument("--status", choices=_STATUSES, help="alert status or delivery status")
+    history.add_argument("--channel", choices=_CHANNELS)
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.set_defaults(handler=run_history)
+
+
+def _alerting(path: str | None) -> Any:
+    from nethical_otel.config import load_config
+
+    return load_config(path).alerting
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from nethical_otel.alerting import Alert, AlertChannel, AlertManager, AlertSeverity
+    from nethical_otel.config import ConfigError
+
+    try:
+        config = _alerting(args.config)
+        manager = AlertManager(config)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not manager.enabled:
+        print("alerting is disabled (alerting.enabled: false)", file=sys.stderr)
+        return 2
+    try:
+        wanted = [AlertChannel(name) for name in args.channel] if args.channel else list(manager.channels)
+        missing = [channel.value for channel in wanted if channel not in manager.channels]
+        if missing:
+            print(f"not configured: {', '.join(missing)} (see the alerting section of the config)", file=sys.stderr)
+            return 2
+        test_id = uuid.uuid4().hex[:12]
+        alert = Alert(
+            name="NethicalTestAlert",
+            title="Test alert from nethical-otel",
+            message="If you can read this, nethical-otel can deliver alerts to this channel.",
+            severity=AlertSeverity(args.severity),
+            labels={"test_id": test_id},  # its own group: never folded into an earlier test
+            starts_at=time.time(),
+        )
+        receipt = manager.send_sync(alert, wanted)
+        assert receipt is not None
+        states = asyncio.run(manager.wait_for_delivery(receipt, args.timeout))
+    finally:
+        manager.shutdown(timeout=2.0)
+    width = max(len(name) for name in states) if states else 0
+    for name, (status, reason) in sorted(states.items()):
+        detail = f": {reason}" if reason else ""
+        if status in ("pending", "retrying"):
+            detail += f" (no result within {args.timeout:g}s; it stays queued and is retried by the next process)"
+        print(f"{name:<{width}}  {status}{detail}")
+    print(f"history: {_store_path(config)}")
+    return 0 if states and all(status == "sent" for status, _ in states.values()) else 1
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store, resolve_path
+    from nethical_otel.config import ConfigError
+
+    try:
+        config = _alerting(args.config)
+        since = _since(args.since)
+    except (ConfigError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    path = resolve_path(config.storage_path)
+    if path == MEMORY or not Path(path).exists():
+        print(f"no alert history at {path}", file=sys.stderr)
+        return 0 if path != MEMORY else 2
+    store = Store(path)
+    try:
+        entries = store.history(
+            HistoryQuery(
+                limit=args.limit,
+                since=since,
+                severity=tuple(args.severity or ()),
+                status=args.status,
+                channel=args.channel,
+            )
+        )
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+        return 0
+    if not entries:
+        print("no alerts")
+        return 0
+    for entry in entries:
+        print(_row(entry))
+    return 0
+
+
+def _row(entry: dict[str, Any]) -> str:
+    from nethical_otel.alerting.channels._text import fit, one_line
+
+    when = str(entry["timestamp"])[:19].replace("T", " ")
+    count = f" x{entry['occurrences']}" if entry["occurrences"] > 1 else ""
+    deliveries = " ".join(f"{channel}={d['status']}" for channel, d in entry["delivery"].items()) or "-"
+    title = fit(one_line(entry["title"]), 80)
+    return f"{when}  {entry['severity']:<8}  {entry['status']:<8}  {title}{count}  [{deliveries}]"
+
+
+def _since(text: str | None) -> float | None:
+    if text is None:
+        return None
+    match = _DURATION.match(text.strip())
+    if match:
+        return time.time() - float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--since {text!r}: give a duration such as 15m, 2h, 1d, or an ISO 8601 time") from None
+    return moment.timestamp()
+
+
+def _store_path(config: Any) -> str:
+    from nethical_otel.alerting.outbox import resolve_path
+
+    return resolve_path(config.storage_path)

@@ -1,0 +1,73 @@
+"""Helpers for the alerting pipeline tests: settings on tmp paths, waiting on history, webhook verification."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nethical_otel.alerting import AlertManager
+from tests._support.net import wait_until
+
+FAST_RETRIES = {"retry_initial_delay_seconds": 0.05, "retry_max_delay_seconds": 0.2}
+
+
+def settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    """An ``alerting`` section whose SQLite file lives in ``tmp_path``, with fast retries."""
+    return {"storage_path": str(tmp_path / "alerts.sqlite3"), "console": "off", **FAST_RETRIES, **overrides}
+
+
+@contextmanager
+def running(tmp_path: Path, **overrides: Any) -> Iterator[AlertManager]:
+    manager = AlertManager(settings(tmp_path, **overrides))
+    try:
+        yield manager
+    finally:
+        manager.shutdown(timeout=2.0)
+
+
+def wait_for_history(
+    manager: AlertManager,
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 15.0,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Poll the history until ``done(history)`` holds; returns that history."""
+    seen: list[dict[str, Any]] = []
+
+    def check() -> bool:
+        seen[:] = manager.get_alert_history(limit)
+        return done(seen)
+
+    wait_until(check, timeout, "the alert history to settle", interval=0.05)
+    return seen
+
+
+def statuses(entry: Mapping[str, Any]) -> dict[str, str]:
+    return {channel: delivery["status"] for channel, delivery in entry["delivery"].items()}
+
+
+def settled(history: list[dict[str, Any]]) -> bool:
+    """No channel of any alert is still pending or retrying."""
+    return bool(history) and all(
+        status not in ("pending", "retrying") for entry in history for status in statuses(entry).values()
+    )
+
+
+def verify_standard_webhook(headers: Mapping[str, str], body: bytes, secret: str, tolerance: float = 300.0) -> None:
+    """Verify a Standard Webhooks 1.0 signature as a receiver would (written from the specification)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    message_id = lowered["webhook-id"]
+    timestamp = lowered["webhook-timestamp"]
+    if abs(time.time() - int(timestamp)) > tolerance:
+        raise AssertionError(f"webhook-timestamp {timestamp} is outside the tolerance")
+    key = base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
+    expected = base64.b64encode(hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest())
+    offered = [part.split(",", 1) for part in lowered["webhook-signature"].split(" ")]
+    if not any(version == "v1" and hmac.compare_digest(value.encode(), expected) for version, value in offered):
+        raise AssertionError("webhook-signature does not verify")
