@@ -38,8 +38,10 @@ def restart_after_fork() -> Telemetry | None:
             "nethical_otel cannot rebuild it per worker: use OTEL_PYTHON_CONFIGURATOR=nethical"
         )
         return None
-    # The master owns the server and the I/O thread did not survive the fork: forget them, do not stop them.
+    # The master owns the server, the alerting outbox and their threads, none of which survived the fork
+    # as threads: forget them rather than stop them (stopping would wait for threads that do not exist).
     inherited.metrics_server = None
+    inherited.components = []
     config = inherited.config
     if config.metrics_server.enabled:
         _logger.warning(

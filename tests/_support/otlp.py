@@ -60,6 +60,7 @@ class OtlpReceiver(RecordingServer):
                                 "events": [(e.name, attributes_dict(e.attributes)) for e in span.events],
                                 "parent": int.from_bytes(span.parent_span_id, "big") if span.parent_span_id else None,
                                 "resource": resource,
+                                "span_id": span.span_id.hex(),
                             }
                         )
         return spans

@@ -21,9 +21,14 @@ VENV_BIN = Path(sys.executable).parent
 OPENTELEMETRY_INSTRUMENT = VENV_BIN / "opentelemetry-instrument"
 
 
-def clean_environment(**extra: str) -> dict[str, str]:
-    """This environment without OTEL_*/NETHICAL_* settings, the virtualenv first on PATH, plus ``extra``."""
+def clean_environment(workdir: Path, **extra: str) -> dict[str, str]:
+    """This environment without OTEL_*/NETHICAL_* settings, the virtualenv first on PATH, plus ``extra``.
+
+    Per-user state (the alert outbox, gunicorn's control socket) goes into ``workdir``, not ``$HOME``.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "NETHICAL_"))}
+    env["XDG_DATA_HOME"] = str(workdir / "data")
+    env["XDG_RUNTIME_DIR"] = str(workdir)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["NETHICAL_OTEL_RAISE_INTERNAL_ERRORS"] = "1"  # a bug of ours fails the app, and so the test
     env["OTEL_BSP_SCHEDULE_DELAY"] = "200"

@@ -9,6 +9,7 @@ the decorator produces. opentelemetry-distro sits on the subprocess's PYTHONPATH
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -24,9 +25,9 @@ pytestmark = pytest.mark.integration
 __all__ = ["decorated_example"]  # the fixture, used by name
 
 
-def with_stock_distro(**settings: str) -> dict[str, str]:
+def with_stock_distro(workdir: Path, **settings: str) -> dict[str, str]:
     distro = side_package("opentelemetry-distro", "0.66b2")
-    env = clean_environment(NETHICAL_OTEL_CONFIG="nethical.yaml", **settings)
+    env = clean_environment(workdir, NETHICAL_OTEL_CONFIG="nethical.yaml", **settings)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(distro), env.get("PYTHONPATH")]))
     return env
 
@@ -35,7 +36,7 @@ def test_otel_python_distro_nethical_selects_the_nethical_pipeline_over_the_stoc
     tmp_path, decorated_example: DecoratedExample
 ):
     with OtlpReceiver() as receiver:
-        env = with_stock_distro(OTEL_PYTHON_DISTRO="nethical", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
+        env = with_stock_distro(tmp_path, OTEL_PYTHON_DISTRO="nethical", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url)
         with InstrumentedApp(tmp_path, "zero_code", "app_sync.py", env) as app:
             app.wait_workload()
             scraped = app.scrape()
@@ -57,6 +58,7 @@ def test_with_the_stock_distro_and_configurator_detectors_record_through_the_sdk
     prometheus_port = free_port()
     with OtlpReceiver() as receiver:
         env = with_stock_distro(
+            tmp_path,
             OTEL_PYTHON_DISTRO="distro",
             OTEL_PYTHON_CONFIGURATOR="configurator",
             OTEL_SERVICE_NAME="zero-code-example",
