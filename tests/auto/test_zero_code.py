@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests._support.otlp import OtlpReceiver
+from tests._support.pyroscope_receiver import PyroscopeReceiver
 from tests._support.recorder import RecordingServer
 from tests.auto._apps import InstrumentedApp, clean_environment
 from tests.auto._reference import (
@@ -117,3 +118,18 @@ def test_threats_seen_without_code_changes_raise_the_alerts_the_decorator_raises
     assert {span["attributes"]["url.full"] for span in client_spans} == {f"{webhook.url}/"}
     assert len(client_spans) == len(alerts)
     assert "T0KEN" not in repr(spans)
+
+
+def test_profiles_come_with_the_pipeline_and_every_detector_span_links_to_its_profile(tmp_path):
+    with PyroscopeReceiver() as pyroscope, OtlpReceiver() as receiver:
+        env = zero_code_environment(tmp_path, receiver, PYROSCOPE_SERVER_ADDRESS=pyroscope.url)
+        with InstrumentedApp(tmp_path, "zero_code", "app_sync.py", env, linger=0) as app:
+            app.wait_workload()
+            assert app.wait_exit() == 0, app.output()  # the agent pushes what it has at shutdown
+        series = pyroscope.series()
+        spans = detector_spans(receiver.span_dicts())
+
+    assert {entry.labels["service_name"] for entry in series} == {"zero-code-example"}
+    # Detector spans are root spans here: each carries its own span id as the profile id, as with the decorator.
+    assert len(spans) == 32
+    assert {span["attributes"].get("pyroscope.profile.id") for span in spans} == {span["span_id"] for span in spans}
