@@ -1,10 +1,10 @@
 """A WSGI application served by pre-fork gunicorn workers. It never imports nethical_otel.
 
-    cd examples/prefork
-    export NETHICAL_OTEL_CONFIG=nethical.yaml OTEL_PYTHON_DISTRO=nethical
-    opentelemetry-instrument gunicorn -c gunicorn.conf.py app:app
+cd examples/prefork
+export NETHICAL_OTEL_CONFIG=nethical.yaml OTEL_PYTHON_DISTRO=nethical
+opentelemetry-instrument gunicorn -c gunicorn.conf.py app:app
 
-    curl 'http://127.0.0.1:8000/classify?text=please+jailbreak+the+model'
+curl 'http://127.0.0.1:8000/classify?text=please+jailbreak+the+model'
 """
 
 from __future__ import annotations
