@@ -320,7 +320,7 @@ class AlertManager:
         Titles, messages and metadata may be anything: they are stored as bounded text, and each channel
         escapes them for its format.
         """
-        return await self.send(*self._alert(title, message, severity, channels, metadata))
+        return await self._accept(*self._alert(title, message, severity, channels, metadata))
 
     def send_alert_sync(
         self,
@@ -331,7 +331,7 @@ class AlertManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> AlertReceipt | None:
         """:meth:`send_alert` for code without an event loop: blocks until the alert is accepted."""
-        return self.send_sync(*self._alert(title, message, severity, channels, metadata))
+        return self._accept_sync(*self._alert(title, message, severity, channels, metadata))
 
     async def send(
         self,
@@ -340,11 +340,7 @@ class AlertManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> AlertReceipt | None:
         """Accept a ready :class:`Alert` (your own name and labels, hence your own grouping)."""
-        submission = self._offer(alert, channels, metadata)
-        if submission is None or submission.future is None:
-            return None
-        alert_id = await asyncio.wrap_future(submission.future)
-        return AlertReceipt(alert_id, alert.fingerprint)
+        return await self._accept(alert, channels, _values.metadata(metadata))
 
     def send_sync(
         self,
@@ -353,12 +349,26 @@ class AlertManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> AlertReceipt | None:
         """:meth:`send` for code without an event loop."""
+        return self._accept_sync(alert, channels, _values.metadata(metadata))
+
+    async def _accept(
+        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any]
+    ) -> AlertReceipt | None:
+        submission = self._offer(alert, channels, metadata)
+        if submission is None or submission.future is None:
+            return None
+        alert_id = await asyncio.wrap_future(submission.future)
+        return AlertReceipt(alert_id, submission.alert.fingerprint)
+
+    def _accept_sync(
+        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any]
+    ) -> AlertReceipt | None:
         if self.enabled and self._in_loop_thread():
             raise RuntimeError("this would block the alerting loop; use the async send_alert/send")
         submission = self._offer(alert, channels, metadata)
         if submission is None or submission.future is None:
             return None
-        return AlertReceipt(submission.future.result(_ACCEPT_TIMEOUT_SECONDS), alert.fingerprint)
+        return AlertReceipt(submission.future.result(_ACCEPT_TIMEOUT_SECONDS), submission.alert.fingerprint)
 
     def submit(self, alert: Alert, channels: Iterable[AlertChannel] | None = None) -> None:
         """Hand over a ready :class:`Alert` without waiting for it to be accepted (rules do)."""
@@ -389,7 +399,7 @@ class AlertManager:
         return alert, channels, clean_metadata
 
     def _offer(
-        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: Mapping[str, Any] | None
+        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any]
     ) -> _Submission | None:
         wanted = self.default_channels if channels is None else tuple(AlertChannel(c) for c in channels)
         if not self.enabled:
@@ -401,7 +411,7 @@ class AlertManager:
         submission = _Submission(
             _values.clean_alert(alert),
             tuple(dict.fromkeys(wanted)),
-            _values.metadata(metadata),
+            metadata,
             concurrent.futures.Future(),
         )
         self.intake.offer(submission)
@@ -527,6 +537,8 @@ class AlertManager:
                     if decision.notification is not None:
                         notification_id = store.insert_notification(decision.notification, now)
                         woken.add(decision.channel)
+                        if count > 1:  # the rest of the batch rides on this notification
+                            outcomes[(decision.channel, alert.severity, DeliveryStatus.GROUPED)] += count - 1
                     else:
                         outcomes[(decision.channel, alert.severity, decision.status)] += count
                     routed.append((alert_id, decision, notification_id))

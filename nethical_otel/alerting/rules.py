@@ -444,6 +444,10 @@ class RuleEvaluator:
     def firing(self) -> list[Alert]:
         return [state.alert for state in self._states.values() if state.firing]
 
+    def pending(self) -> list[Alert]:
+        """Alerts whose condition holds but not yet for ``for_seconds``."""
+        return [state.alert for state in self._states.values() if not state.firing]
+
 
 # The original API ------------------------------------------------------------------------------------
 class AlertRules:

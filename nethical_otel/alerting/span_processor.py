@@ -46,18 +46,16 @@ class ThreatSpanProcessor(SpanProcessor):
         attributes: Any = span._attributes
         if attributes is None:
             return
-        try:
-            level = attributes._dict.get(_LEVEL)
-        except AttributeError:
-            level = attributes.get(_LEVEL)
+        values = getattr(attributes, "_dict", attributes)
+        level = values.get(_LEVEL)
         if level is None or level not in self._levels:
             return
         context = span.context
         self._intake.offer_threat(
-            str(attributes.get(_DETECTOR, semconv.UNKNOWN)),
+            str(values.get(_DETECTOR, semconv.UNKNOWN)),
             level,
-            str(attributes.get(_CATEGORY, semconv.UNKNOWN)),
-            attributes.get(_CONFIDENCE),
+            str(values.get(_CATEGORY, semconv.UNKNOWN)),
+            values.get(_CONFIDENCE),
             context.trace_id if context is not None else 0,
             context.span_id if context is not None else 0,
         )

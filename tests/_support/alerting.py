@@ -59,6 +59,18 @@ def settled(history: list[dict[str, Any]]) -> bool:
     )
 
 
+def assert_each_alert_delivered_once_per_key(history: list[dict[str, Any]], requests: list[Any]) -> int:
+    """Every alert reached the webhook as ``sent``; repeated requests (at-least-once) only ever repeat one
+    notification: same ``webhook-id``, same document. Returns the number of requests."""
+    assert all(statuses(entry) == {"webhook": "sent"} for entry in history)
+    bodies: dict[str, set[bytes]] = {}
+    for request in requests:
+        bodies.setdefault(request.headers["webhook-id"], set()).add(request.body)
+    assert set(bodies) == {entry["delivery"]["webhook"]["idempotency_key"] for entry in history}
+    assert all(len(documents) == 1 for documents in bodies.values())
+    return len(requests)
+
+
 def verify_standard_webhook(headers: Mapping[str, str], body: bytes, secret: str, tolerance: float = 300.0) -> None:
     """Verify a Standard Webhooks 1.0 signature as a receiver would (written from the specification)."""
     lowered = {key.lower(): value for key, value in headers.items()}

@@ -51,7 +51,7 @@ def test_the_database_is_created_in_wal_mode_with_its_directory(tmp_path):
 
 def test_history_has_the_original_keys_and_the_delivery_status_per_channel(tmp_path):
     store = Store(str(tmp_path / "a.db"))
-    alert_id, notification_id = record(store, "Critical Threat", AlertSeverity.CRITICAL)
+    _, notification_id = record(store, "Critical Threat", AlertSeverity.CRITICAL)
     (entry,) = store.history(HistoryQuery())
     assert {"title", "message", "severity", "channels", "timestamp", "metadata"} <= entry.keys()
     assert (entry["title"], entry["severity"], entry["channels"], entry["metadata"]) == (

@@ -74,7 +74,12 @@ def test_channel_bucket_enforces_max_alerts_per_minute_and_counts_the_rest_into_
 def test_the_per_fingerprint_bucket_limits_one_alert_even_on_a_quiet_channel():
     r = router(max_per_minute=2, repeat_interval=0.0)
     outcomes = [r.route(alert(), i, [WEBHOOK], T0 + i * 0.01)[0].status for i in range(4)]
-    assert outcomes == [DeliveryStatus.PENDING, DeliveryStatus.PENDING, DeliveryStatus.RATE_LIMITED, DeliveryStatus.RATE_LIMITED]
+    assert outcomes == [
+        DeliveryStatus.PENDING,
+        DeliveryStatus.PENDING,
+        DeliveryStatus.RATE_LIMITED,
+        DeliveryStatus.RATE_LIMITED,
+    ]
 
 
 def test_critical_first_of_a_group_goes_out_at_once_even_without_tokens_and_the_rest_are_counted():
