@@ -216,3 +216,23 @@ def test_with_no_pipeline_running_the_instrumentor_adopts_the_global_providers(d
     assert telemetry is not None and telemetry.enabled
     instrumentor.uninstrument()
     assert telemetry.is_shut_down
+
+
+def test_classes_registered_under_the_nethical_detectors_entry_point_group_are_instrumented(
+    captured: Captured, detector_module, instrumentor, tmp_path
+):
+    # What pip writes for a package declaring [project.entry-points."nethical.detectors"].
+    dist_info = tmp_path / "zc_detector_plugin-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: zc-detector-plugin\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(
+        f"[nethical.detectors]\ninheriting = {detector_module}:Child\nbroken = {detector_module}\n", encoding="utf-8"
+    )
+    module = importlib.import_module(detector_module)
+    instrumentor.instrument()
+
+    module.Child().detect("x")
+    assert [span["name"] for span in captured.span_dicts()] == ["detect inheriting"]
+    assert [(problem.target, problem.source) for problem in instrumentor.problems] == [
+        (detector_module, "entry point nethical.detectors:broken")
+    ]
