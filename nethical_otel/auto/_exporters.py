@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from nethical_otel.config import Config
-from nethical_otel.pipeline._providers import otlp_endpoint
+from nethical_otel.pipeline import otlp_endpoint
 
 _logger = logging.getLogger("nethical_otel.auto")
 

@@ -20,8 +20,7 @@ from nethical_otel.auto._exporters import exporters_from_environment
 from nethical_otel.auto._selection import warn_about_selection_once
 from nethical_otel.auto.version import check_instrumentation_version
 from nethical_otel.config import ConfigError, load_config
-from nethical_otel.pipeline import configure
-from nethical_otel.pipeline._providers import sdk_disabled
+from nethical_otel.pipeline import configure, sdk_disabled
 
 _logger = logging.getLogger("nethical_otel.auto")
 

@@ -25,8 +25,7 @@ from nethical_otel.auto._selection import warn_about_selection_once
 from nethical_otel.auto._targets import Problem, collect_targets
 from nethical_otel.auto.package import _instruments
 from nethical_otel.config import Config, ConfigError, ConfigSource, load_config
-from nethical_otel.pipeline import Telemetry, active_telemetry, adopt_global_providers
-from nethical_otel.pipeline._providers import sdk_disabled
+from nethical_otel.pipeline import Telemetry, active_telemetry, adopt_global_providers, sdk_disabled
 
 _logger = logging.getLogger("nethical_otel.auto")
 

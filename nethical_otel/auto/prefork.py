@@ -38,10 +38,8 @@ def restart_after_fork() -> Telemetry | None:
             "nethical_otel cannot rebuild it per worker: use OTEL_PYTHON_CONFIGURATOR=nethical"
         )
         return None
-    # The master owns the server, the alerting outbox and their threads, none of which survived the fork
-    # as threads: forget them rather than stop them (stopping would wait for threads that do not exist).
-    inherited.metrics_server = None
-    inherited.components = []
+    # configure() shuts the inherited pipeline down; in a forked child that only flushes the providers and
+    # leaves the master's server and threads alone (Telemetry knows the pid it was built in).
     config = inherited.config
     if config.metrics_server.enabled:
         _logger.warning(

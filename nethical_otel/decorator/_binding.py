@@ -174,9 +174,9 @@ class Binding:
 
     def _threat_series(self, level: Any, category: Any) -> tuple[str, str, Any]:
         """Cleaned level and category and their series; cached, as detectors repeat a few of each."""
-        key = (level, category)
+        key: tuple[Any, Any] | None = (level, category)
         try:
-            found: tuple[str, str, Any] | None = self._threat_cache.get(key)
+            found: tuple[str, str, Any] | None = self._threat_cache.get(key)  # type: ignore[arg-type]
         except TypeError:  # an unhashable category
             key, found = None, None
         if found is None:

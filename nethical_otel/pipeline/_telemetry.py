@@ -68,6 +68,7 @@ class Telemetry:
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
         self._shut_down = False
+        self._pid = os.getpid()
 
     @property
     def enabled(self) -> bool:
@@ -108,6 +109,26 @@ class Telemetry:
             self._shut_down = True
         if current.runtime is self.runtime:
             current.runtime = None
+        if os.getpid() == self._pid:
+            self._stop_io(timeout)
+        # else: a forked child's copy. The server, the I/O thread and the components' threads live in the
+        # parent; the child only flushes what it recorded itself through the (fork-aware) SDK providers.
+        try:
+            if self._adopted_readers is not None:
+                for reader in self._adopted_readers:
+                    if self.meter_provider is not None:
+                        self.meter_provider.remove_metric_reader(reader)
+            else:
+                if self.tracer_provider is not None:
+                    self.tracer_provider.shutdown()
+                if self.meter_provider is not None:
+                    self.meter_provider.shutdown(timeout_millis=timeout * 1000)
+        except Exception:  # e.g. an OTLP endpoint that does not answer in time: report, keep shutting down
+            _logger.exception("flushing telemetry at shutdown failed")
+        if self._background is not None and os.getpid() == self._pid:
+            self._background.stop(timeout)
+
+    def _stop_io(self, timeout: float) -> None:
         server, background = self.metrics_server, self._background
         if server is not None and background is not None:
             try:
@@ -119,17 +140,6 @@ class Telemetry:
                 component.shutdown(timeout)
             except Exception:
                 _logger.exception("shutting down %s failed", component.name)
-        if self._adopted_readers is not None:
-            for reader in self._adopted_readers:
-                if self.meter_provider is not None:
-                    self.meter_provider.remove_metric_reader(reader)
-        else:
-            if self.tracer_provider is not None:
-                self.tracer_provider.shutdown()
-            if self.meter_provider is not None:
-                self.meter_provider.shutdown(timeout_millis=timeout * 1000)
-        if background is not None:
-            background.stop(timeout)
 
     def __repr__(self) -> str:
         state = "shut down" if self._shut_down else ("running" if self.enabled else "disabled")
