@@ -188,7 +188,7 @@ class AlertManager:
     async def _start(self) -> None:
         now = time.time()
         store = self._store
-        self._router.restore(store.load_groups(), store.load_silences(now))
+        self._router.restore(store.adopt_groups(), store.load_silences(now))
         store.claim(now)
         self._maintain(now)
         await self._dispatcher.start()
@@ -273,13 +273,14 @@ class AlertManager:
         self._timers.clear()
         try:
             self._process_intake(drain_all=True)
-            self._tick(flush_waiting=True)
+            self._tick(final=True)
             while time.monotonic() < deadline and self._dispatcher.busy(time.time()):
                 await asyncio.sleep(0.02)
         finally:
             self.intake.detach()
             await self._dispatcher.close()
             self._store.release()
+            self._store.release_groups()
             self._store.close()
 
     def _in_loop_thread(self) -> bool:
@@ -561,14 +562,10 @@ class AlertManager:
         for channel in woken:
             self._dispatcher.wake(channel)
 
-    def _tick(self, flush_waiting: bool = False) -> None:
+    def _tick(self, final: bool = False) -> None:
         now = time.time()
         router, store = self._router, self._store
-        if flush_waiting:  # at shutdown, group_wait is over: say what was collected
-            for group in router.groups.values():
-                if group.wait_until is not None:
-                    group.wait_until = now
-        planned = router.due(now)
+        planned = router.due(now, final=final)
         gone = router.forget_idle(now, max(_IDLE_GROUP_SECONDS, 2 * self.config.repeat_interval_seconds))
         changed = router.take_changed()
         if planned or gone or changed:
@@ -589,6 +586,8 @@ class AlertManager:
             store.renew(now)
             if store.claim(now):
                 self._dispatcher.wake_all()
+            # Silences added by another process (or the CLI) sharing the file take effect here too.
+            router.silences = {silence.id: silence for silence in store.load_silences(now)}
         if now - self._last_maintenance >= _MAINTENANCE_SECONDS:
             self._maintain(now)
         self._metrics.queue_depth(self.channels, store.active_by_channel())

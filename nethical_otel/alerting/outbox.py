@@ -37,7 +37,7 @@ from nethical_otel.alerting.model import (
 )
 from nethical_otel.alerting.routing import ChannelDecision, Group, Matcher, PlannedNotification, Silence
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MEMORY = ":memory:"
 LEASE_SECONDS = 60.0
 APP_DIR = "nethical-otel"
@@ -106,10 +106,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_by_notification ON deliveries (notification_id);
 CREATE TABLE IF NOT EXISTS groups (
+    owner TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     channel TEXT NOT NULL,
     state TEXT NOT NULL,
-    PRIMARY KEY (fingerprint, channel)
+    PRIMARY KEY (owner, fingerprint, channel)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY,
@@ -216,6 +217,14 @@ def _group_from(fingerprint: str, channel: str, state: str) -> Group:
     )
 
 
+def _merge(one: Group, other: Group) -> Group:
+    latest, older = (one, other) if (one.notified_at or 0.0) >= (other.notified_at or 0.0) else (other, one)
+    latest.pending += older.pending
+    if older.pending and (not latest.pending_since or older.pending_since < latest.pending_since):
+        latest.pending_since = older.pending_since
+    return latest
+
+
 def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
@@ -267,6 +276,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a crash of the process (not necessarily of the machine).
             self._db.execute("PRAGMA synchronous=NORMAL")
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(groups)")]
+        if columns and "owner" not in columns:  # groups of schema 1: soft state, started afresh
+            self._db.execute("DROP TABLE groups")
         self._db.executescript(_SCHEMA)
         self._instance = self._meta("instance_id") or self._set_meta("instance_id", uuid.uuid4().hex)
         if self._meta("schema_version") is None:
@@ -417,24 +429,49 @@ class Store:
 
     def save_groups(self, groups: Iterable[Group]) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO groups (fingerprint, channel, state) VALUES (?, ?, ?)",
-            [(g.fingerprint, g.channel.value, _group_state(g)) for g in groups],
+            "INSERT OR REPLACE INTO groups (owner, fingerprint, channel, state) VALUES (?, ?, ?, ?)",
+            [(self.owner, g.fingerprint, g.channel.value, _group_state(g)) for g in groups],
         )
 
     def delete_groups(self, keys: Iterable[tuple[str, AlertChannel]]) -> None:
         self._db.executemany(
-            "DELETE FROM groups WHERE fingerprint = ? AND channel = ?", [(fp, ch.value) for fp, ch in keys]
+            "DELETE FROM groups WHERE owner = ? AND fingerprint = ? AND channel = ?",
+            [(self.owner, fp, ch.value) for fp, ch in keys],
         )
 
-    def load_groups(self) -> list[Group]:
-        rows = self._db.execute("SELECT fingerprint, channel, state FROM groups").fetchall()
-        groups = []
-        for fingerprint, channel, state in rows:
-            try:
-                groups.append(_group_from(fingerprint, channel, state))
-            except (ValueError, KeyError, TypeError):
-                continue  # a group of a channel this version does not know: start it afresh
-        return groups
+    def release_groups(self) -> None:
+        """Hand this process's groups over to whichever process opens the file next (at shutdown)."""
+        self._db.execute("UPDATE OR REPLACE groups SET owner = '' WHERE owner = ?", (self.owner,))
+
+    def adopt_groups(self) -> list[Group]:
+        """Take over the groups handed over at shutdown and those of dead processes; live ones keep theirs.
+
+        Several rows for one group (two processes that died) are merged: the latest notification time
+        wins and counts not yet reported add up.
+        """
+        host = socket.gethostname()
+        self.begin()
+        try:
+            rows = self._db.execute("SELECT owner, fingerprint, channel, state FROM groups").fetchall()
+            adopted: dict[tuple[str, str], Group] = {}
+            orphans = set()
+            for owner, fingerprint, channel, state in rows:
+                if owner and (owner == self.owner or not _dead_local_owner(owner, host)):
+                    continue
+                orphans.add(owner)
+                try:
+                    group = _group_from(fingerprint, channel, state)
+                except (ValueError, KeyError, TypeError):
+                    continue  # a group of a channel this version does not know: start it afresh
+                known = adopted.get((fingerprint, channel))
+                adopted[(fingerprint, channel)] = group if known is None else _merge(known, group)
+            self._db.executemany("DELETE FROM groups WHERE owner = ?", [(owner,) for owner in orphans])
+            self.save_groups(adopted.values())
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        return list(adopted.values())
 
     # Silences ---------------------------------------------------------------------------------------
     def save_silence(self, silence: Silence) -> None:

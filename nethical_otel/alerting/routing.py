@@ -366,8 +366,12 @@ class Router:
         )
 
     # Time -----------------------------------------------------------------------------------------
-    def due(self, now: float) -> list[PlannedNotification]:
-        """Follow-ups whose time has come: after group_wait, after repeat_interval, and re-sends."""
+    def due(self, now: float, *, final: bool = False) -> list[PlannedNotification]:
+        """Follow-ups whose time has come: after group_wait, after repeat_interval, and re-sends.
+
+        ``final`` (at shutdown): report every counted occurrence now that tokens allow, without waiting
+        for group_wait or repeat_interval, so no count is left for another process to tell late.
+        """
         planned: list[PlannedNotification] = []
         # Critical groups first, then the longest waiting: when tokens are short they go to those.
         waiting = sorted(
@@ -378,9 +382,9 @@ class Router:
             if not group.firing or group.pending == 0:
                 self._attention.discard(group.key)
                 continue
-            if group.wait_until is not None and now < group.wait_until:
+            if not final and group.wait_until is not None and now < group.wait_until:
                 continue
-            if group.notified_at is not None and now - group.notified_at < self.policy.repeat_interval:
+            if not final and group.notified_at is not None and now - group.notified_at < self.policy.repeat_interval:
                 continue
             critical_first = group.alert.severity is AlertSeverity.CRITICAL and not group.told_firing
             if critical_first or self._tokens_available(group, now):

@@ -166,3 +166,12 @@ def test_wait_for_delivery_reports_final_statuses(tmp_path, receiver):
         started = time.monotonic()
         states = asyncio.run(manager.wait_for_delivery(receipt, timeout=10))
         assert states == {"webhook": ("sent", "")} and time.monotonic() - started < 5
+
+
+def test_shutdown_reports_counted_occurrences_at_once_instead_of_leaving_them_behind(tmp_path, receiver):
+    with running(tmp_path, webhook_url=f"{receiver.url}/hook", repeat_interval_seconds=3600) as manager:
+        for _ in range(4):
+            manager.send_alert_sync("Storm", "again", "warning")
+        receiver.wait_for(1, "/hook")
+    final = receiver.wait_for(2, "/hook")[1].json()
+    assert final["occurrences"] == 3 and final["notification_reason"] == "repeat interval elapsed"

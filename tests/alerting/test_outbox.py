@@ -9,7 +9,7 @@ import time
 
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, DeliveryStatus
 from nethical_otel.alerting.outbox import Accepted, HistoryQuery, Store, default_path, resolve_path
-from nethical_otel.alerting.routing import ChannelDecision, PlannedNotification
+from nethical_otel.alerting.routing import ChannelDecision, Group, PlannedNotification
 
 WEBHOOK = AlertChannel.WEBHOOK
 
@@ -151,3 +151,29 @@ def test_clear_history_keeps_notifications_still_being_delivered(tmp_path):
     assert store.history(HistoryQuery()) == []
     assert store.load(pending) is not None
     store.close()
+
+
+def group(fingerprint: str, pending: int, notified_at: float, since: float = 0.0) -> Group:
+    alert = Alert("a", "a", "m", AlertSeverity.WARNING, {}, starts_at=notified_at)
+    return Group(fingerprint, WEBHOOK, alert, pending=pending, pending_since=since, notified_at=notified_at)
+
+
+def test_groups_are_handed_over_at_shutdown_adopted_from_the_dead_and_left_to_the_living(tmp_path):
+    path = str(tmp_path / "a.db")
+    leaving, living, dead = Store(path), Store(path), Store(path)
+    leaving.save_groups([group("g1", 2, 100.0, 90.0)])
+    dead.save_groups([group("g1", 3, 50.0, 40.0), group("g2", 1, 10.0, 5.0)])
+    living.save_groups([group("g3", 7, 10.0)])
+    leaving.release_groups()
+    leaving.close()
+    dead.close()  # a closed Store of this process counts as dead, like a killed one
+    heir = Store(path)
+    adopted = {g.fingerprint: g for g in heir.adopt_groups()}
+    assert set(adopted) == {"g1", "g2"}  # not g3: its owner still runs
+    assert (adopted["g1"].pending, adopted["g1"].notified_at, adopted["g1"].pending_since) == (5, 100.0, 40.0)
+    assert heir.adopt_groups() == []  # its own groups are not adopted twice
+    newcomer = Store(path)
+    assert newcomer.adopt_groups() == []  # the heir lives: nothing left to adopt
+    newcomer.close()
+    living.close()
+    heir.close()
