@@ -51,6 +51,7 @@ class AlertingComponent(Component):
             telemetry.runtime.threat_listeners.append(self.span_processor.on_unrecorded_threat)
         if self.rule_reader is not None:
             evaluator = RuleEvaluator(self.config.rules, self.rule_reader, manager.submit)
+            evaluator.adopt(manager.firing_alerts())
             self.rule_evaluator = evaluator
 
             async def schedule() -> None:

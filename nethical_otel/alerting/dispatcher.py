@@ -30,7 +30,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 
 from nethical_otel.alerting._http_tracing import client_trace_config
 from nethical_otel.alerting._metrics import AlertMetrics
-from nethical_otel.alerting.channels import Channel, Delivery, Outcome
+from nethical_otel.alerting.channels import Channel, Delivery, HttpChannel, Outcome
 from nethical_otel.alerting.model import AlertChannel, DeliveryStatus, Notification
 from nethical_otel.alerting.outbox import DueNotification, Store
 
@@ -39,6 +39,7 @@ _logger = logging.getLogger("nethical_otel.alerting")
 CONCURRENCY_PER_CHANNEL = 4
 # Beyond the channel's own request timeout: a channel that does not return by then is treated as a timeout.
 _GRACE_SECONDS = 5.0
+_SMTP_STEPS = 8
 _IDLE_WAKE_SECONDS = 30.0
 
 ATTR_CHANNEL = "nethical.alert.channel"
@@ -128,7 +129,11 @@ class _Worker:
         self.paused_until = 0.0
         self._stopping = False
         timeout = getattr(channel, "timeout_seconds", None)
-        self.hard_timeout = (timeout if isinstance(timeout, (int, float)) else 30.0) + _GRACE_SECONDS
+        limit = float(timeout) if isinstance(timeout, (int, float)) else 30.0
+        # An HTTP channel's limit covers its whole request; a non-HTTP channel's (SMTP) covers each step of
+        # a conversation of up to eight (connect, EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA).
+        steps = 1 if isinstance(channel, HttpChannel) else _SMTP_STEPS
+        self.hard_timeout = limit * steps + _GRACE_SECONDS
 
     def busy(self, now: float) -> bool:
         if self.inflight:

@@ -177,7 +177,8 @@ class AlertManager:
             if self._owns_background:
                 self._background.stop()
             raise
-        _live_managers.add(self)
+        if self._owns_background:  # the pipeline shuts down the AlertManager it starts itself
+            _live_managers.add(self)
 
     def __repr__(self) -> str:
         state = "disabled" if not self.enabled else ("shut down" if self._closed else "running")
@@ -388,6 +389,8 @@ class AlertManager:
         level = AlertSeverity(severity.lower() if isinstance(severity, str) else severity)
         clean_metadata = _values.metadata(metadata)
         clean_title = _values.text(title, _values.TITLE_LIMIT)
+        now = time.time()
+        # The original API has no resolve: such an alert is an event, over after a while.
         alert = Alert(
             name=clean_title,
             title=clean_title,
@@ -395,7 +398,8 @@ class AlertManager:
             severity=level,
             labels={"severity": level.value},
             annotations={key: "" if value is None else str(value) for key, value in clean_metadata.items()},
-            starts_at=time.time(),
+            starts_at=now,
+            ends_at=now + self.config.event_resolve_after_seconds,
         )
         return alert, channels, clean_metadata
 
@@ -450,7 +454,7 @@ class AlertManager:
             labels=labels,
             annotations=annotations,
             starts_at=raw.at,
-            ends_at=raw.at + self.config.threat_resolve_after_seconds,
+            ends_at=raw.at + self.config.event_resolve_after_seconds,
             trace_id=format(raw.trace_id, "032x") if raw.trace_id else None,
             span_id=format(raw.span_id, "016x") if raw.span_id else None,
         )
@@ -566,7 +570,9 @@ class AlertManager:
         now = time.time()
         router, store = self._router, self._store
         planned = router.due(now, final=final)
-        gone = router.forget_idle(now, max(_IDLE_GROUP_SECONDS, 2 * self.config.repeat_interval_seconds))
+        gone: list[tuple[str, AlertChannel]] = []
+        if now - self._last_renew >= _RENEW_SECONDS:  # idle groups are few and cheap to keep a while
+            gone = router.forget_idle(now, max(_IDLE_GROUP_SECONDS, 2 * self.config.repeat_interval_seconds))
         changed = router.take_changed()
         if planned or gone or changed:
             store.begin()
@@ -597,6 +603,12 @@ class AlertManager:
         days = self.config.history_retention_days
         max_age = days * 86400.0 if days > 0 else float("inf")
         self._store.apply_retention(now, max_age, self.config.history_max_alerts)
+
+    def firing_alerts(self) -> list[Alert]:
+        """Alerts some channel was told are firing and that have not resolved (restored ones included)."""
+        if not self.enabled or self._closed:
+            return []
+        return self._on_loop(self._router.firing)
 
     # History ---------------------------------------------------------------------------------------
     def get_alert_history(

@@ -263,6 +263,7 @@ class Router:
         self._channel_buckets = RateLimiter(policy.max_per_minute)
         self._group_buckets = RateLimiter(policy.max_per_minute)
         self._attention: set[tuple[str, AlertChannel]] = set()  # groups with something due later
+        self._resending: set[tuple[str, AlertChannel]] = set()  # firing groups on channels that need re-sends
         self.changed: set[tuple[str, AlertChannel]] = set()  # groups to persist
 
     # Occurrences ----------------------------------------------------------------------------------
@@ -329,6 +330,7 @@ class Router:
             group.alert, group.alert_id, group.firing = alert, alert_id, False
             group.pending, group.wait_until, group.told_firing = 0, None, False
             self._attention.discard(key)
+            self._resending.discard(key)
             self.changed.add(key)
         if group is None or not was_told:
             return ChannelDecision(channel, DeliveryStatus.SKIPPED, "the channel was not told that the alert fired")
@@ -360,6 +362,8 @@ class Router:
         group.notified_at = group.last_sent_at = now
         group.told_firing = True
         self._attention.discard(group.key)
+        if group.channel in self.policy.resend_every and group.alert.ends_at is None:
+            self._resending.add(group.key)
         self.changed.add(group.key)
         return PlannedNotification(
             group.channel, group.alert, group.alert_id, occurrences, first_seen, last_seen, reason
@@ -390,21 +394,18 @@ class Router:
             if critical_first or self._tokens_available(group, now):
                 reason = REASON_REPEAT if group.told_firing else REASON_FIRST
                 planned.append(self._notify(group, now, 0, reason, group.pending_since))
-        for channel, every in self.policy.resend_every.items():
-            for group in self.groups.values():
-                if (
-                    group.channel is channel
-                    and group.firing
-                    and group.told_firing
-                    and group.alert.ends_at is None
-                    and now - group.last_sent_at >= every
-                ):
-                    group.last_sent_at = now
-                    self.changed.add(group.key)
-                    alert = group.alert
-                    planned.append(
-                        PlannedNotification(channel, alert, group.alert_id, 1, alert.starts_at, now, REASON_RESEND)
-                    )
+        for key in list(self._resending):
+            firing = self.groups.get(key)
+            if firing is None or not firing.firing or not firing.told_firing or firing.alert.ends_at is not None:
+                self._resending.discard(key)
+                continue
+            if now - firing.last_sent_at >= self.policy.resend_every[firing.channel]:
+                firing.last_sent_at = now
+                self.changed.add(key)
+                alert = firing.alert
+                planned.append(
+                    PlannedNotification(firing.channel, alert, firing.alert_id, 1, alert.starts_at, now, REASON_RESEND)
+                )
         return planned
 
     def forget_idle(self, now: float, idle_for: float) -> list[tuple[str, AlertChannel]]:
@@ -418,6 +419,7 @@ class Router:
             if (not group.firing or ended) and quiet:
                 del self.groups[key]
                 self.changed.discard(key)
+                self._resending.discard(key)
                 gone.append(key)
         return gone
 
@@ -426,8 +428,14 @@ class Router:
             self.groups[group.key] = group
             if group.pending or group.wait_until is not None:
                 self._attention.add(group.key)
+            if group.channel in self.policy.resend_every and group.firing and group.told_firing:
+                self._resending.add(group.key)
         for silence in silences:
             self.silences[silence.id] = silence
+
+    def firing(self) -> list[Alert]:
+        """The latest alert of every firing group, once per fingerprint."""
+        return list({g.fingerprint: g.alert for g in self.groups.values() if g.firing and g.told_firing}.values())
 
     def take_changed(self) -> list[Group]:
         changed = [self.groups[key] for key in self.changed if key in self.groups]

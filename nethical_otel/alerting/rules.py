@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -385,6 +385,7 @@ class _State:
     since: float
     alert: Alert
     firing: bool = False
+    keep_until: float = 0.0  # an adopted alert is not resolved before a full window has been seen
 
 
 class RuleEvaluator:
@@ -423,7 +424,7 @@ class RuleEvaluator:
                 if not state.firing and now - state.since >= config.for_seconds:
                     state.firing = True
                     self._emit(state.alert)
-        for key in [k for k in self._states if k not in seen]:
+        for key in [k for k in self._states if k not in seen and now >= self._states[k].keep_until]:
             state = self._states.pop(key)
             if state.firing:
                 alert = state.alert
@@ -440,6 +441,23 @@ class RuleEvaluator:
                         ends_at=now,
                     )
                 )
+
+    def adopt(self, alerts: Iterable[Alert], now: float | None = None) -> None:
+        """Take over rule alerts a previous process left firing (rule state itself is not persisted).
+
+        Each is resolved if its condition does not hold over the first full window seen here, so an
+        incident opened before a restart is closed rather than re-sent forever.
+        """
+        now = time.time() if now is None else now
+        names = {rule.alertname: rule for rule in RULES}
+        for alert in alerts:
+            rule = names.get(alert.name)
+            if rule is None or alert.status is not AlertStatus.FIRING:
+                continue
+            key = (rule.key, tuple(sorted(alert.labels.items())))
+            self._states.setdefault(
+                key, _State(alert.starts_at, alert, firing=True, keep_until=now + self.config.window_seconds)
+            )
 
     def firing(self) -> list[Alert]:
         return [state.alert for state in self._states.values() if state.firing]

@@ -48,8 +48,11 @@ class AlertingConfig(ChannelSettings):
     critical_threat_level: str = setting(
         "CRITICAL", choices=THREAT_LEVEL_CHOICES, doc="threat alerts at or above this level are CRITICAL, else WARNING"
     )
-    threat_resolve_after_seconds: float = setting(
-        300.0, minimum=1.0, maximum=86400.0, doc="a threat alert counts as resolved this long after its last occurrence"
+    event_resolve_after_seconds: float = setting(
+        300.0,
+        minimum=1.0,
+        maximum=86400.0,
+        doc="threat alerts and send_alert alerts are events: they end this long after they happen",
     )
     default_channels: tuple[str, ...] = setting(
         default_factory=tuple, doc="channels for threat and rule alerts; empty means every configured channel"

@@ -182,3 +182,14 @@ def test_rule_inputs_from_the_original_mapping_and_the_rule_table():
         "detector_health",
         "cache_performance",
     ]
+
+
+def test_a_rule_alert_left_firing_by_a_previous_process_is_resolved_when_its_condition_is_gone(tmp_path):
+    with RecordingServer() as receiver:
+        alerting = settings(tmp_path, webhook_url=f"{receiver.url}/hook", rules=FAST_RULES)
+        with capture({"alerting": alerting}):
+            get_prometheus_metrics().set_detector_health("pi", False)
+            wait_until(lambda: ("NethicalDetectorDown", "pi") in alertnames(receiver, "firing"), 10, "the rule")
+        assert alertnames(receiver, "resolved") == set()
+        with capture({"alerting": alerting}):  # the restarted application: the detector is fine now
+            wait_until(lambda: ("NethicalDetectorDown", "pi") in alertnames(receiver, "resolved"), 10, "the resolve")

@@ -90,7 +90,8 @@ def test_a_storm_of_ten_thousand_threats_is_accounted_for_within_the_limits(tmp_
     assert (sent, grouped + sent) == (len(CATEGORIES), CALLS)
     print(
         f"\nstorm: {CALLS} HIGH threats in {wall:.2f}s ({CALLS / wall:,.0f}/s); all accounted for in history "
-        f"after {accounted:.2f}s in {len(history)} entries; {len(notifications)} notifications; {dict(per_status)}"
+        f"after {accounted:.2f}s in {len(history)} entries; {len(notifications)} notifications during the storm "
+        f"and {len(final)} with the counts at shutdown; {dict(per_status)}"
     )
 
 
