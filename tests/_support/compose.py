@@ -1,7 +1,7 @@
 """Docker Compose v2, run offline: `config` parses and validates a compose file without a Docker engine.
 
 The binary is Docker's `compose` plugin when the docker CLI has it, else a `docker-compose` v2 binary
-(Debian trixie's, unpacked to .cache/bin by scripts/fetch-victoria-metrics). Compose v1 (bookworm's
+(Debian trixie's, unpacked to .cache/bin by scripts/fetch-trixie-tools). Compose v1 (bookworm's
 Python docker-compose) implements an older file format and is not used.
 """
 
@@ -43,7 +43,7 @@ def require_compose() -> list[str]:
     for command in candidates:
         if _is_v2(command):
             return command
-    reason = "Docker Compose v2 not found (scripts/fetch-victoria-metrics unpacks Debian trixie's docker-compose)"
+    reason = "Docker Compose v2 not found (scripts/fetch-trixie-tools unpacks Debian trixie's docker-compose)"
     if in_ci():
         pytest.fail(f"CI=true requires the real component: {reason}", pytrace=False)
     pytest.skip(reason)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,17 +17,24 @@ class ManagedProcess:
     """Base of the servers started by the tests; ``with server:`` starts it and stops it by PID."""
 
     def __init__(
-        self, what: str, command: Sequence[str], log: Path, ready: Callable[[], bool], timeout: float = 30.0
+        self,
+        what: str,
+        command: Sequence[str],
+        log: Path,
+        ready: Callable[[], bool],
+        timeout: float = 30.0,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.what = what
         self.command = list(command)
         self.log = log
+        self.env = env
         self._ready = ready
         self._timeout = timeout
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self: _Managed) -> _Managed:
-        self._process = spawn(self.command, self.log)
+        self._process = spawn(self.command, self.log, self.env)
         try:
             wait_until(lambda: self._alive() and self._ready(), self._timeout, f"{self.what} to be ready")
         except TimeoutError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -13,11 +12,11 @@ from typing import Any
 
 import yaml
 
+from tests._support.managed import ManagedProcess
 from tests._support.net import free_port, http_ok, wait_until
-from tests._support.processes import log_tail, spawn, terminate
 
 
-class PrometheusServer:
+class PrometheusServer(ManagedProcess):
     def __init__(
         self,
         binary: str,
@@ -28,8 +27,8 @@ class PrometheusServer:
         rule_files: Sequence[str] = (),
         alertmanagers: Sequence[str] = (),
         config: dict[str, Any] | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
-        self.binary = binary
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,39 +43,14 @@ class PrometheusServer:
                 config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
         self.config_file = workdir / "prometheus.yml"
         self.config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-        self._process: subprocess.Popen[bytes] | None = None
-        self.log = workdir / "prometheus.log"
-
-    def start(self, extra_args: Sequence[str] = ()) -> PrometheusServer:
         command = [
-            self.binary,
+            binary,
             f"--config.file={self.config_file}",
-            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             *extra_args,
         ]
-        self._process = spawn(command, self.log)
-        try:
-            wait_until(lambda: self._alive() and http_ok(f"{self.url}/-/ready"), 60, "Prometheus to be ready")
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError(f"Prometheus did not start:\n{log_tail(self.log)}") from None
-        return self
-
-    def _alive(self) -> bool:
-        if self._process is not None and self._process.poll() is not None:
-            raise RuntimeError(f"Prometheus exited:\n{log_tail(self.log)}")
-        return True
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        terminate(process)
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__("Prometheus", command, workdir / "prometheus.log", lambda: http_ok(f"{self.url}/-/ready"), 60)
 
     def api(self, path: str, **params: Any) -> Any:
         url = f"{self.url}/api/v1/{path}?{urllib.parse.urlencode(params)}"

@@ -1,4 +1,4 @@
-"""A real VictoriaMetrics (Debian trixie's package, unpacked by scripts/fetch-victoria-metrics) on 127.0.0.1.
+"""A real VictoriaMetrics (Debian trixie's package, unpacked by scripts/fetch-trixie-tools) on 127.0.0.1.
 
 It stands in for the Prometheus that scrapes the Collector's prometheus exporter: it ingests OTLP and
 answers the same PromQL HTTP API. ``-opentelemetry.usePrometheusNaming`` applies the Prometheus naming
