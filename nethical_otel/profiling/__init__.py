@@ -38,4 +38,4 @@ def build_component(config: Config) -> Component | None:
         return None
     from nethical_otel.profiling._component import ProfilingComponent
 
-    return ProfilingComponent(config, resolve_settings(config.profiling, os.environ))
+    return ProfilingComponent(resolve_settings(config.profiling, os.environ))

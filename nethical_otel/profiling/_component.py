@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from opentelemetry.sdk.resources import SERVICE_NAME
 from opentelemetry.sdk.trace import SpanProcessor
 
-from nethical_otel.config import Config
 from nethical_otel.pipeline import Component
 from nethical_otel.profiling._settings import PyroscopeSettings
 from nethical_otel.profiling._tags import ProfileTagProcessor
@@ -23,8 +22,7 @@ class ProfilingComponent(Component):
 
     name = "profiling"
 
-    def __init__(self, config: Config, settings: PyroscopeSettings) -> None:
-        self._config = config
+    def __init__(self, settings: PyroscopeSettings) -> None:
         self.settings = settings
         tagging = settings.detector_tags or settings.span_links
         self._processor = (

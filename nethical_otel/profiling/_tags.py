@@ -41,20 +41,23 @@ TagFunction = Callable[[str, str], object]
 Tags = tuple[tuple[str, str], ...]
 
 
-class _OpenSpan:
-    __slots__ = ("context", "span", "tags", "task")
-
-    def __init__(self, span: Span, task: object, tags: Tags) -> None:
-        self.span = span
-        self.context: SpanContext = span.get_span_context()
-        self.task = task
-        self.tags = tags
+# One open span that asked for tags: (its SpanContext, its asyncio task or None, its tags, the span).
+# on_end gets a fresh ReadableSpan; the SpanContext object is the one on_start saw, so it identifies.
+_Open = tuple[SpanContext, object, Tags, Span]
 
 
 class _ThreadState(threading.local):
     def __init__(self) -> None:
-        self.open: list[_OpenSpan] = []
-        self.shown: dict[str, str] = {}
+        self.open: list[_Open] = []
+        self.shown: Tags = ()  # what the agent currently has for this thread
+
+
+def _link(span: Span) -> Tags:
+    """Mark a root span with its profile id; the tags that put its samples in the span's profile."""
+    context = span.get_span_context()
+    span_id = format(context.span_id, "016x")
+    span.set_attribute(PROFILE_ID_ATTRIBUTE, span_id)
+    return ((SPAN_ID_TAG, span_id), (SPAN_NAME_TAG, span.name), (TRACE_ID_TAG, format(context.trace_id, "032x")))
 
 
 def _running_task() -> object:
@@ -87,82 +90,84 @@ class ProfileTagProcessor(SpanProcessor):
         return self._add is not None
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if self._add is None:
+        add = self._add
+        if add is None:
             return
         try:
-            tags = self._tags_for(span)
-            if tags:
-                state = self._threads
-                task = _running_task()
-                state.open.append(_OpenSpan(span, task, tags))
+            tags: Tags = ()
+            if self._span_links:
+                parent = span.parent
+                if parent is None or parent.is_remote:
+                    tags = _link(span)
+            if self._detector_tags:
+                attributes = span.attributes  # the decorator sets the detector type at span start
+                detector = attributes.get(ATTR_DETECTOR_TYPE) if attributes is not None else None
+                if isinstance(detector, str):
+                    tags += ((DETECTOR_TAG, detector),)
+            if not tags:
+                return
+            state = self._threads
+            open_spans = state.open
+            task = _running_task()
+            open_spans.append((span.get_span_context(), task, tags, span))
+            if len(open_spans) == 1:
+                # The common case, one detector call at a time: nothing to take over from.
+                for key, value in tags:
+                    add(key, value)
+                state.shown = tags
+            else:
                 self._show(state, task)
         except Exception:
             internal_error("tagging profile samples at span start")
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._add is None:
+        remove = self._remove
+        if self._add is None or remove is None:
             return
         state = self._threads
         open_spans = state.open
         if not open_spans:
             return
         try:
-            # on_end gets a fresh ReadableSpan; the SpanContext object is the one on_start saw.
             context = span.context
-            if open_spans[-1].context is context:
+            if open_spans[-1][0] is context:
                 open_spans.pop()
+                if not open_spans:
+                    for key, value in state.shown:
+                        remove(key, value)
+                    state.shown = ()
+                    return
             else:
                 for index in range(len(open_spans) - 2, -1, -1):
-                    if open_spans[index].context is context:
+                    if open_spans[index][0] is context:
                         del open_spans[index]
                         break
                 else:
                     return  # started on another thread, or before activation
-            if open_spans:
-                # Spans that another thread ended would otherwise lend this thread their tags again.
-                state.open = [entry for entry in open_spans if entry.span.end_time is None]
+            # Spans that another thread ended would otherwise lend this thread their tags again.
+            state.open = [entry for entry in open_spans if entry[3].end_time is None]
             self._show(state, _running_task())
         except Exception:
             internal_error("tagging profile samples at span end")
 
-    def _tags_for(self, span: Span) -> Tags:
-        tags: Tags = ()
-        if self._span_links:
-            parent = span.parent
-            if parent is None or parent.is_remote:
-                context = span.get_span_context()
-                span_id = format(context.span_id, "016x")
-                span.set_attribute(PROFILE_ID_ATTRIBUTE, span_id)
-                tags = (
-                    (SPAN_ID_TAG, span_id),
-                    (SPAN_NAME_TAG, span.name),
-                    (TRACE_ID_TAG, format(context.trace_id, "032x")),
-                )
-        if self._detector_tags:
-            attributes = span.attributes
-            detector = attributes.get(ATTR_DETECTOR_TYPE) if attributes else None
-            if isinstance(detector, str):
-                tags += ((DETECTOR_TAG, detector),)
-        return tags
-
     def _show(self, state: _ThreadState, task: object) -> None:
         """Make the thread's tags those of ``task``'s innermost open spans, one value per key."""
         wanted: dict[str, str] = {}
-        for entry in reversed(state.open):
-            if entry.task is task:
-                for key, value in entry.tags:
+        for _, owner, tags, _ in reversed(state.open):
+            if owner is task:
+                for key, value in tags:
                     wanted.setdefault(key, value)
-        shown = state.shown
         add, remove = self._add, self._remove
         if add is None or remove is None:
             return
+        shown = dict(state.shown)
         for key, value in shown.items():
             if wanted.get(key) != value:
                 remove(key, value)
         for key, value in wanted.items():
             if shown.get(key) != value:
                 add(key, value)
-        state.shown = wanted
+        state.shown = tuple(wanted.items())
 
     def shutdown(self) -> None:
         self.deactivate()

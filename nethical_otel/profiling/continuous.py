@@ -128,8 +128,8 @@ class ContinuousProfiler:
             if _AgentSlot.owner is not self:
                 return
             _AgentSlot.owner = None
-            if self._pid != os.getpid() or self._pyroscope is None:
-                return  # a fork child: the agent's threads stayed in the parent
+            if self._pyroscope is None:
+                return
             # shutdown() flushes synchronously and waits on a slow server for tens of seconds; it
             # releases the GIL, so a helper thread bounds the wait.
             stopper = threading.Thread(
@@ -159,8 +159,10 @@ def _after_fork_in_child() -> None:
     # The parent may have held the lock while forking; the child gets a fresh one.
     _AgentSlot.lock = threading.Lock()
     _AgentSlot.unfinished_stop = None
-    owner = _AgentSlot.owner
+    owner, _AgentSlot.owner = _AgentSlot.owner, None
     if owner is not None:
+        # The pipeline does not shut its components down in a fork child (their threads are the
+        # parent's), so the slot is freed here for the child's own configure().
         owner._lost_in_fork()
 
 

@@ -2,11 +2,12 @@
 
 pyroscope-io runs one agent per process and cannot be reset between tests, so each scenario gets its
 own interpreter: ``python -m tests.profiling._workload '<json>'``. It prints one JSON line with what
-happened: detector results, root-span profile ids, and the warnings nethical_otel logged.
+happened: per phase the detector results and root-span profile ids, and the warnings logged.
 
 Scenario keys: ``phases`` (list of {"config": ..., "seconds": ...}, each configure()d in turn),
 ``hide_pyroscope`` (import fails as if pyroscope-io were not installed), ``fork_child_config``
-(after the phases, fork; the child runs detectors, then configures with this and runs again).
+(fork with the last phase's pipeline running, as a pre-fork server does; the child configure()s with
+this and runs the detector; each process prints its own line).
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ def untagged_housekeeping() -> None:
         pass
 
 
-def run_phase(config: dict[str, Any], seconds: float, spans: Any) -> dict[str, Any]:
+def run_phase(config: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """configure() with ``config`` and call the detector for ``seconds``; what happened."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
     import nethical_otel
     from nethical_otel import instrument_detector
 
     detector = instrument_detector("sql_injection")(scan_for_sql_injection)
-    nethical_otel.configure(config, additional_span_processors=[spans])
+    exporter = InMemorySpanExporter()  # one per pipeline: shutdown() stops it
+    nethical_otel.configure(config, additional_span_processors=[SimpleSpanProcessor(exporter)])
     calls = threats = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -58,7 +64,13 @@ def run_phase(config: dict[str, Any], seconds: float, spans: Any) -> dict[str, A
         calls += 1
         threats += bool(result["is_threat"])
         untagged_housekeeping()
-    return {"calls": calls, "threats": threats}
+    nethical_otel.shutdown()
+    profile_ids = {
+        str(span.attributes[PROFILE_ID])
+        for span in exporter.get_finished_spans()
+        if span.attributes and PROFILE_ID in span.attributes
+    }
+    return {"calls": calls, "threats": threats, "profile_ids": sorted(profile_ids)}
 
 
 def main() -> None:
@@ -68,37 +80,29 @@ def main() -> None:
     collected = Collect()
     logging.getLogger().addHandler(collected)
 
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
+    phases = [run_phase(phase["config"], phase["seconds"]) for phase in scenario["phases"]]
+    child_config = scenario.get("fork_child_config")
+    if child_config is None:
+        report("parent", collected, phases)
+        return
     import nethical_otel
 
-    exporter = InMemorySpanExporter()
-    spans = SimpleSpanProcessor(exporter)
-    phases = [run_phase(phase["config"], phase["seconds"], spans) for phase in scenario["phases"]]
-    child_config = scenario.get("fork_child_config")
-    if child_config is not None:
-        logged_before_fork = len(collected.messages)
-        pid = os.fork()
-        if pid == 0:
-            del collected.messages[:logged_before_fork]
-            exporter.clear()
-            child_phases = [run_phase(child_config, 2.0, spans)]
-            nethical_otel.shutdown()
-            report("child", collected, child_phases, exporter)
-            os._exit(0)
-        os.waitpid(pid, 0)
+    # Fork with the last phase's pipeline still running, as a pre-fork server does.
+    last = scenario["phases"][-1]
+    nethical_otel.configure(last["config"])
+    logged_before_fork = len(collected.messages)
+    pid = os.fork()
+    if pid == 0:
+        del collected.messages[:logged_before_fork]
+        report("child", collected, [run_phase(child_config, 2.0)])
+        os._exit(0)
+    os.waitpid(pid, 0)
     nethical_otel.shutdown()
-    report("parent", collected, phases, exporter)
+    report("parent", collected, phases)
 
 
-def report(process: str, collected: Collect, phases: list[dict[str, Any]], exporter: Any) -> None:
-    profile_ids = {
-        str(span.attributes[PROFILE_ID])
-        for span in exporter.get_finished_spans()
-        if span.attributes and PROFILE_ID in span.attributes
-    }
-    line = {"process": process, "phases": phases, "warnings": collected.messages, "profile_ids": sorted(profile_ids)}
+def report(process: str, collected: Collect, phases: list[dict[str, Any]]) -> None:
+    line = {"process": process, "phases": phases, "warnings": collected.messages}
     print(json.dumps(line), flush=True)
 
 

@@ -95,7 +95,7 @@ def test_pushed_profiles_name_the_detector_function_carry_its_tag_and_the_servic
     assert untagged >= 0.8 * sum(s.values[0] for s in housekeeping)
     # Root spans carry pyroscope.profile.id, and the detector's samples carry the same span_id.
     sample_span_ids = {s.labels["span_id"] for s in in_detector if "span_id" in s.labels}
-    assert sample_span_ids and sample_span_ids <= set(report["profile_ids"])
+    assert sample_span_ids and sample_span_ids <= set(phase["profile_ids"])
 
 
 def test_a_server_that_is_down_leaves_detectors_working_and_warns_once() -> None:
@@ -129,7 +129,7 @@ def test_without_pyroscope_io_detectors_run_unprofiled_after_one_warning(receive
     assert phase["calls"] > 10 and phase["threats"] == phase["calls"]
     (warning,) = nethical_warnings(report)
     assert "pyroscope-io is not installed (pip install 'nethical-otel[profiling]')" in warning
-    assert report["profile_ids"] == []  # the span processor stays inert
+    assert phase["profile_ids"] == []  # the span processor stays inert
     assert receiver.received() == []
 
 

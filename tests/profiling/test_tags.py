@@ -193,3 +193,23 @@ def test_detector_tags_and_span_links_can_be_switched_off_separately(agent: Thre
         with trace.use_span(detector_span(provider.get_tracer("t"), "sqli"), end_on_exit=True):
             during = agent.now()
         assert (during if isinstance(expected, dict) else set(during)) == expected
+
+
+def test_links_use_pyroscope_otels_attribute_labels_and_formats(
+    tracer: trace.Tracer, agent: ThreadTags, exporter: InMemorySpanExporter
+) -> None:
+    # Grafana's traces-to-profiles and span profiles read what pyroscope-otel writes; stay identical.
+    from pyroscope import otel as upstream
+
+    with trace.use_span(tracer.start_span("handle request"), end_on_exit=True) as span:
+        during = agent.now()
+
+    (finished,) = exporter.get_finished_spans()
+    assert PROFILE_ID_ATTRIBUTE == upstream.PROFILE_ID_SPAN_ATTRIBUTE_KEY
+    assert finished.attributes is not None
+    assert finished.attributes[PROFILE_ID_ATTRIBUTE] == upstream._get_span_id(span)
+    assert during == {
+        upstream.PROFILE_ID_PYROSCOPE_TAG_KEY: upstream._get_span_id(span),
+        upstream.SPAN_NAME_PYROSCOPE_TAG_KEY: "handle request",
+        upstream.TRACE_ID_PYROSCOPE_TAG_KEY: upstream._get_trace_id(span),
+    }
