@@ -34,10 +34,12 @@ class ProfilingConfig:
         None, doc="service_name of the profiles (unset: PYROSCOPE_APPLICATION_NAME, then the OTel service.name)"
     )
     sampling_rate_hz: int = setting(100, minimum=1, maximum=1000, doc="stack samples per second")
-    tags: dict[str, str] = setting(default_factory=dict, doc="static labels on every profile")
-    basic_auth_username: str | None = setting(None)
-    basic_auth_password: Secret | None = setting(None)
-    tenant_id: str | None = setting(None, doc="sent as X-Scope-OrgID (multi-tenant Pyroscope)")
+    tags: dict[str, str] = setting(default_factory=dict, doc="static labels on every profile, over PYROSCOPE_LABELS")
+    basic_auth_username: str | None = setting(
+        None, doc="for Grafana Cloud or an authenticating proxy (unset: PYROSCOPE_BASIC_AUTH_USER)"
+    )
+    basic_auth_password: Secret | None = setting(None, doc="unset: PYROSCOPE_BASIC_AUTH_PASSWORD")
+    tenant_id: str | None = setting(None, doc="sent as X-Scope-OrgID (unset: PYROSCOPE_TENANT_ID)")
     upload_interval_seconds: int = setting(10, minimum=1, maximum=3600, doc="one push per interval")
     detector_tags: bool = setting(True, doc="label samples with the detector_type of the detector running")
     span_links: bool = setting(True, doc="pyroscope.profile.id on root spans, span_id/span_name/trace_id labels")
