@@ -133,6 +133,7 @@ class _Worker:
         # An HTTP channel's limit covers its whole request; a non-HTTP channel's (SMTP) covers each step of
         # a conversation of up to eight (connect, EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA).
         steps = 1 if isinstance(channel, HttpChannel) else _SMTP_STEPS
+        self.traced = kind is not AlertChannel.CONSOLE
         self.hard_timeout = limit * steps + _GRACE_SECONDS
 
     def busy(self, now: float) -> bool:
@@ -191,6 +192,9 @@ class _Worker:
             if due is None:  # delivered or taken over meanwhile
                 return
             attempts = due.attempts + 1
+            if not self.traced:  # printing a line is not worth a span in the application's traces
+                self._record(due, attempts, await self._deliver(due.notification))
+                return
             alert = due.notification.alert
             with dispatcher._tracer.start_as_current_span(
                 "deliver alert",

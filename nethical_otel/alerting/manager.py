@@ -17,6 +17,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import logging
+import os
 import time
 import weakref
 from collections import Counter
@@ -179,6 +180,7 @@ class AlertManager:
             raise
         if self._owns_background:  # the pipeline shuts down the AlertManager it starts itself
             _live_managers.add(self)
+        _all_managers.add(self)
 
     def __repr__(self) -> str:
         state = "disabled" if not self.enabled else ("shut down" if self._closed else "running")
@@ -761,6 +763,22 @@ def _closed_store_history(config: AlertingConfig, query: HistoryQuery) -> list[d
 
 
 _live_managers: weakref.WeakSet[AlertManager] = weakref.WeakSet()
+_all_managers: weakref.WeakSet[AlertManager] = weakref.WeakSet()
+
+
+def _orphan_in_fork_child() -> None:
+    # A fork child inherits the managers but not their thread, and must not use the parent's SQLite
+    # connection: they stop taking alerts here, and the parent keeps delivering its own. The child
+    # gets alerting again from its own configure() (or AlertManager).
+    for manager in list(_all_managers):
+        manager._closed = True
+        manager.intake.closed = True
+    _all_managers.clear()
+    _live_managers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_orphan_in_fork_child)
 
 
 @atexit.register

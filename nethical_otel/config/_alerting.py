@@ -78,7 +78,7 @@ class AlertingConfig(ChannelSettings):
         None, doc='SQLite file of the outbox and history; default in the user data directory; ":memory:" for none'
     )
     history_retention_days: float = setting(
-        30.0, minimum=0.0, maximum=36500.0, doc="history older than this is removed"
+        30.0, minimum=0.0, maximum=36500.0, doc="history older than this is removed (0: only history_max_alerts)"
     )
     history_max_alerts: int = setting(100_000, minimum=100, maximum=100_000_000, doc="history keeps at most this many")
     # The embedded default channel.
