@@ -35,8 +35,9 @@ class AlertMetrics:
         if label is not None:
             self._alerts.child(channel.value, severity.value, label).record(count)
 
-    def dropped(self, severity: AlertSeverity, count: int = 1) -> None:
-        self._alerts.child("none", severity.value, DROPPED).record(count)
+    def dropped(self, count: int) -> None:
+        """Threat occurrences the full intake could not even tally (channel and severity unknown)."""
+        self._alerts.child("none", "unknown", DROPPED).record(count)
 
     def delivered(self, channel: AlertChannel, seconds: float) -> None:
         self._latency.child(channel.value).record(seconds)

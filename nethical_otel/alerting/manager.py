@@ -137,6 +137,7 @@ class AlertManager:
         self._last_maintenance = 0.0
         self._last_renew = 0.0
         self._threat_parts: dict[tuple[str, str, str, float | None], Any] = {}
+        self._dropped_reported = 0
         if not self.enabled:
             return
         self._store = Store(resolve_path(self.config.storage_path))
@@ -599,6 +600,10 @@ class AlertManager:
         if now - self._last_maintenance >= _MAINTENANCE_SECONDS:
             self._maintain(now)
         self._metrics.queue_depth(self.channels, store.active_by_channel())
+        dropped = self.intake.dropped
+        if dropped > self._dropped_reported:
+            self._metrics.dropped(dropped - self._dropped_reported)
+            self._dropped_reported = dropped
 
     def _maintain(self, now: float) -> None:
         self._last_maintenance = now
