@@ -1,21 +1,24 @@
 """Run the overhead suite, print the table and the budget, optionally refresh the README's copy.
 
-    python -m benchmarks                    # full run (a few minutes)
-    python -m benchmarks --quick            # fewer rounds, for a smoke run
-    python -m benchmarks --update-readme    # also replace the table in README.md
+python -m benchmarks                    # full run (a few minutes)
+python -m benchmarks --quick            # fewer rounds, for a smoke run
+python -m benchmarks --update-readme    # also replace the table in README.md
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import overhead, scrape
+from benchmarks import alerting, overhead, scrape
 from benchmarks._timing import Variant, run_interleaved
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -38,7 +41,9 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def per_call_table(variants: list[Variant]) -> list[str]:
@@ -49,11 +54,12 @@ def per_call_table(variants: list[Variant]) -> list[str]:
     return rows
 
 
-def budget(variants: list[Variant], scrape_ratio: float, on_end_ns: float | None) -> list[Budget]:
+def budget(variants: list[Variant], scrape_ratio: float, on_end_ns: float) -> list[Budget]:
     ns = {v.name: v.median_ns for v in variants}
     full = ns["@instrument_detector, everything on"]
     handwritten = ns["hand-written OTel: span + 4 records"]
-    metrics_only = max(ns["@instrument_detector, spans off"], ns["@instrument_detector, spans unsampled"])
+    metrics_only = max(ns["@instrument_detector, spans off"], ns["@instrument_detector, spans unsampled (always_off)"])
+    ratio = ns["@instrument_detector, spans unsampled (traceidratio 0)"]
     lines = [
         Budget(
             "everything on ≤ 0.5 × hand-written OTel",
@@ -61,9 +67,14 @@ def budget(variants: list[Variant], scrape_ratio: float, on_end_ns: float | None
             full <= 0.5 * handwritten,
         ),
         Budget(
-            "spans off or unsampled ≤ prometheus_client style",
+            "spans off or unsampled (always_off) ≤ prometheus_client style",
             f"{metrics_only:,.0f} ns vs {ns['prometheus_client, 4 records']:,.0f} ns",
             metrics_only <= ns["prometheus_client, 4 records"],
+        ),
+        Budget(
+            "spans unsampled by a ratio sampler ≤ prometheus_client style",
+            f"{ratio:,.0f} ns vs {ns['prometheus_client, 4 records']:,.0f} ns",
+            ratio <= ns["prometheus_client, 4 records"],
         ),
         Budget(
             "before configure() within 2 µs of the bare call",
@@ -73,17 +84,35 @@ def budget(variants: list[Variant], scrape_ratio: float, on_end_ns: float | None
         Budget("scrape of 10,000 series ≤ 1.5 × prometheus_client", f"{scrape_ratio:.2f}×", scrape_ratio <= 1.5),
     ]
     if "ddtrace tracer.wrap" in ns:
-        lines.insert(1, Budget(
-            "everything on ≤ ddtrace tracer.wrap",
-            f"{full:,.0f} ns vs {ns['ddtrace tracer.wrap']:,.0f} ns",
-            full <= ns["ddtrace tracer.wrap"],
-        ))
+        lines.insert(
+            1,
+            Budget(
+                "everything on ≤ ddtrace tracer.wrap",
+                f"{full:,.0f} ns vs {ns['ddtrace tracer.wrap']:,.0f} ns",
+                full <= ns["ddtrace tracer.wrap"],
+            ),
+        )
     else:
         lines.insert(1, Budget("everything on ≤ ddtrace tracer.wrap", "ddtrace not installed", None))
     if on_end_ns is not None:
-        lines.append(Budget("alert span processor on_end, span without threat < 1 µs", f"{on_end_ns:,.0f} ns",
-                            on_end_ns < 1000))
+        lines.append(
+            Budget("alert span processor on_end, span without threat < 1 µs", f"{on_end_ns:,.0f} ns", on_end_ns < 1000)
+        )
     return lines
+
+
+@contextlib.contextmanager
+def _pyroscope_receiver() -> Iterator[str | None]:
+    """A local Pyroscope push endpoint for the profiling variant; None without pyroscope-io."""
+    try:
+        import pyroscope  # noqa: F401
+    except ImportError:
+        yield None
+        return
+    from tests._support.pyroscope_receiver import PyroscopeReceiver
+
+    with PyroscopeReceiver() as receiver:
+        yield receiver.url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     rounds, calls = (3, 5_000) if args.quick else (9, 40_000)
 
     started = time.time()
-    variants, closers = overhead.build_variants()
-    run_interleaved(variants, rounds=rounds, calls=calls)
-    for close in closers:
-        close()
+    with tempfile.TemporaryDirectory() as workdir, _pyroscope_receiver() as pyroscope:
+        variants, closers = overhead.build_variants(workdir, pyroscope)
+        run_interleaved(variants, rounds=rounds, calls=calls)
+        for close in closers:
+            close()
     scrapes = scrape.measure(repeats=3 if args.quick else 7)
-    on_end_ns = None
+    on_end = alerting.on_end_ns()
+    storms = [alerting.storm(enabled) for enabled in (False, True)]
 
     lines = [
         f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}; "
@@ -110,10 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *scrape.table(scrapes),
         "",
+        *alerting.table(on_end, storms),
+        "",
         "| budget | measured | |",
         "|---|---|---|",
     ]
-    verdicts = budget(variants, scrapes[-1].ratio, on_end_ns)
+    verdicts = budget(variants, scrapes[-1].ratio, max(on_end.values()))
     for item in verdicts:
         mark = "not measured" if item.passed is None else ("pass" if item.passed else "**FAIL**")
         lines.append(f"| {item.line} | {item.measured} | {mark} |")

@@ -45,15 +45,23 @@ def prometheus_client_style() -> Callable[[str], object]:
     registry = CollectorRegistry()
     requests = Counter("nethical_requests", "", [semconv.DETECTOR_TYPE, semconv.STATUS], registry=registry)
     latency = Histogram(
-        "nethical_request_latency_seconds", "", [semconv.DETECTOR_TYPE], buckets=semconv.LATENCY_BUCKETS,
+        "nethical_request_latency_seconds",
+        "",
+        [semconv.DETECTOR_TYPE],
+        buckets=semconv.LATENCY_BUCKETS,
         registry=registry,
     )
     threats = Counter(
-        "nethical_threats_detected", "", [semconv.DETECTOR_TYPE, semconv.THREAT_LEVEL, semconv.THREAT_CATEGORY],
+        "nethical_threats_detected",
+        "",
+        [semconv.DETECTOR_TYPE, semconv.THREAT_LEVEL, semconv.THREAT_CATEGORY],
         registry=registry,
     )
     confidence = Histogram(
-        "nethical_confidence_score", "", [semconv.DETECTOR_TYPE], buckets=semconv.CONFIDENCE_BUCKETS,
+        "nethical_confidence_score",
+        "",
+        [semconv.DETECTOR_TYPE],
+        buckets=semconv.CONFIDENCE_BUCKETS,
         registry=registry,
     )
 
@@ -89,7 +97,9 @@ def handwritten_opentelemetry() -> tuple[Callable[[str], object], Callable[[], N
     by_detector = {semconv.DETECTOR_TYPE: DETECTOR}
 
     def call(prompt: str) -> object:
-        with tracer.start_as_current_span("detect " + DETECTOR, attributes={semconv.ATTR_DETECTOR_TYPE: DETECTOR}) as span:
+        with tracer.start_as_current_span(
+            "detect " + DETECTOR, attributes={semconv.ATTR_DETECTOR_TYPE: DETECTOR}
+        ) as span:
             start = perf_counter()
             result = detect(prompt)
             elapsed = perf_counter() - start
@@ -167,23 +177,41 @@ def reference_variants() -> list[Variant]:
     return found
 
 
-def build_variants(extra: Sequence[Variant] = ()) -> tuple[list[Variant], list[Callable[[], None]]]:
-    """Every per-call variant, and what to call to tear them down."""
+def build_variants(workdir: str, pyroscope_address: str | None) -> tuple[list[Variant], list[Callable[[], None]]]:
+    """Every per-call variant, and what to call to tear them down.
+
+    ``pyroscope_address``: where the profiling variant's agent pushes. pyroscope-io runs one agent per
+    process, so while this suite runs every variant is sampled at 100 Hz; the profiling variant adds
+    only what the detector and span-link tags cost.
+    """
     decorated = instrument_detector(DETECTOR)(detect)
-    full = nethical_pipeline({})
-    metrics_only = nethical_pipeline({"tracing": {"enabled": False}})
-    unsampled = nethical_pipeline({}, env={"OTEL_TRACES_SAMPLER": "always_off"})
+    pipelines = {
+        "full": nethical_pipeline({}),
+        "metrics_only": nethical_pipeline({"tracing": {"enabled": False}}),
+        "always_off": nethical_pipeline({}, env={"OTEL_TRACES_SAMPLER": "always_off"}),
+        "ratio": nethical_pipeline({}, env={"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}),
+        "alerting": nethical_pipeline({"alerting": {"storage_path": f"{workdir}/alerts.sqlite3", "console": "off"}}),
+    }
+    if pyroscope_address is not None:
+        pipelines["profiling"] = nethical_pipeline(
+            {"profiling": {"enabled": True, "server_address": pyroscope_address, "sampling_rate_hz": 100}}
+        )
     handwritten, close_handwritten = handwritten_opentelemetry()
     variants = [
         Variant("bare call", detect),
         Variant("prometheus_client, 4 records", prometheus_client_style()),
         Variant("hand-written OTel: span + 4 records", handwritten),
         Variant("@instrument_detector before configure()", decorated, activate(None)),
-        Variant("@instrument_detector, spans off", decorated, activate(metrics_only)),
-        Variant("@instrument_detector, spans unsampled", decorated, activate(unsampled)),
-        Variant("@instrument_detector, everything on", decorated, activate(full)),
-        *extra,
-        *reference_variants(),
+        Variant("@instrument_detector, spans off", decorated, activate(pipelines["metrics_only"])),
+        Variant("@instrument_detector, spans unsampled (always_off)", decorated, activate(pipelines["always_off"])),
+        Variant("@instrument_detector, spans unsampled (traceidratio 0)", decorated, activate(pipelines["ratio"])),
+        Variant("@instrument_detector, everything on", decorated, activate(pipelines["full"])),
+        Variant("everything on + threat alerting", decorated, activate(pipelines["alerting"])),
     ]
-    closers = [close_handwritten, full.shutdown, metrics_only.shutdown, unsampled.shutdown]
+    if "profiling" in pipelines:
+        variants.append(
+            Variant("everything on + profiling tags and links", decorated, activate(pipelines["profiling"]))
+        )
+    variants += reference_variants()
+    closers = [close_handwritten, *(telemetry.shutdown for telemetry in pipelines.values())]
     return variants, closers

@@ -33,8 +33,12 @@ def measure(repeats: int) -> list[ScrapeResult]:
     results = []
     for count in SERIES:
         config = load_config(
-            {"metrics_server": {"enabled": False}, "alerting": {"enabled": False}, "tracing": {"enabled": False},
-             "prometheus": {"cardinality_limit": 2 * count}}
+            {
+                "metrics_server": {"enabled": False},
+                "alerting": {"enabled": False},
+                "tracing": {"enabled": False},
+                "prometheus": {"cardinality_limit": 2 * count},
+            }
         )
         telemetry = _build(config, (), ())
         metrics = PrometheusMetrics()
@@ -50,7 +54,9 @@ def measure(repeats: int) -> list[ScrapeResult]:
         assert registry is not None
         own = CollectorRegistry(auto_describe=False)
         counter = Counter(
-            "nethical_threats_detected", "Threats detected", ["detector_type", "threat_level", "threat_category"],
+            "nethical_threats_detected",
+            "Threats detected",
+            ["detector_type", "threat_level", "threat_category"],
             registry=own,
         )
         for i in range(count):

@@ -220,6 +220,20 @@ ATTR_THREAT_CONFIDENCE = "nethical.threat.confidence"
 ATTR_ARGUMENTS = "nethical.detector.arguments"  # only with capture_arguments=True
 ATTR_RESULT = "nethical.detector.result"  # only with capture_result=True
 ATTR_ERROR_TYPE = "error.type"  # OpenTelemetry semantic convention
+# Alert delivery spans ("deliver alert", linked to the detector span that raised the alert).
+ATTR_ALERT_CHANNEL = "nethical.alert.channel"
+ATTR_ALERT_FINGERPRINT = "nethical.alert.fingerprint"
+ATTR_ALERT_IDEMPOTENCY_KEY = "nethical.alert.idempotency_key"
+ATTR_ALERT_ATTEMPT = "nethical.alert.attempt"
+ATTR_ALERT_OUTCOME = "nethical.alert.outcome"
+# Grafana's trace-to-profile link reads this attribute on root spans (pyroscope-otel's name and format).
+ATTR_PROFILE_ID = "pyroscope.profile.id"
+
+# Profile sample labels (Pyroscope thread tags): the detector running, and the root span of the samples.
+PROFILE_DETECTOR_TAG = DETECTOR_TYPE
+PROFILE_SPAN_ID_TAG = "span_id"
+PROFILE_SPAN_NAME_TAG = "span_name"
+PROFILE_TRACE_ID_TAG = "trace_id"
 
 
 class ThreatLevel(str, enum.Enum):

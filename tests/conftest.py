@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
-# Before nethical_otel is imported: internal errors fail tests instead of vanishing into a log line.
+# Before nethical_otel is imported: internal errors fail tests instead of vanishing into a log line,
+# and the alerting outbox (on by default, in the user's data directory) lives in a directory of this run.
 os.environ["NETHICAL_OTEL_RAISE_INTERNAL_ERRORS"] = "1"
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="nethical-otel-tests-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
 from collections.abc import Iterator
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from nethical_otel import semconv
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, DeliveryStatus
@@ -29,6 +29,16 @@ class AlertMetrics:
         self._alerts = instruments.family(semconv.ALERTS)
         self._latency = instruments.family(semconv.ALERT_DELIVERY_LATENCY)
         self._depth = instruments.family(semconv.ALERT_QUEUE_DEPTH)
+
+    def declare(self, channels: Iterable[AlertChannel]) -> None:
+        """Expose each channel's sent and failed counts (and delivery latency) at zero from the start, so the
+        first delivery and the first failure show up in ``rate()``/``increase()`` (the "alert delivery
+        failing" rule relies on it)."""
+        for channel in channels:
+            for severity in AlertSeverity:
+                for outcome in ("sent", "failed"):
+                    self._alerts.declare(channel.value, severity.value, outcome)
+            self._latency.declare(channel.value)
 
     def outcome(self, channel: AlertChannel, severity: AlertSeverity, status: DeliveryStatus, count: int = 1) -> None:
         label = _OUTCOME_LABEL.get(status)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import aiohttp
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 
+from nethical_otel import semconv
 from nethical_otel.alerting._http_tracing import client_trace_config
 from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel, Delivery, HttpChannel, Outcome
@@ -41,12 +42,6 @@ CONCURRENCY_PER_CHANNEL = 4
 _GRACE_SECONDS = 5.0
 _SMTP_STEPS = 8
 _IDLE_WAKE_SECONDS = 30.0
-
-ATTR_CHANNEL = "nethical.alert.channel"
-ATTR_FINGERPRINT = "nethical.alert.fingerprint"
-ATTR_IDEMPOTENCY_KEY = "nethical.alert.idempotency_key"
-ATTR_ATTEMPT = "nethical.alert.attempt"
-ATTR_OUTCOME = "nethical.alert.outcome"
 
 
 @dataclass(frozen=True)
@@ -200,17 +195,17 @@ class _Worker:
                 "deliver alert",
                 kind=SpanKind.INTERNAL,
                 attributes={
-                    ATTR_CHANNEL: self.kind.value,
-                    ATTR_FINGERPRINT: alert.fingerprint,
-                    ATTR_IDEMPOTENCY_KEY: due.notification.idempotency_key,
-                    ATTR_ATTEMPT: attempts,
+                    semconv.ATTR_ALERT_CHANNEL: self.kind.value,
+                    semconv.ATTR_ALERT_FINGERPRINT: alert.fingerprint,
+                    semconv.ATTR_ALERT_IDEMPOTENCY_KEY: due.notification.idempotency_key,
+                    semconv.ATTR_ALERT_ATTEMPT: attempts,
                 },
                 links=_origin(due.notification),
                 record_exception=False,
                 set_status_on_exception=False,
             ) as span:
                 delivery = await self._deliver(due.notification)
-                span.set_attribute(ATTR_OUTCOME, delivery.outcome.value)
+                span.set_attribute(semconv.ATTR_ALERT_OUTCOME, delivery.outcome.value)
                 if delivery.outcome is not Outcome.SENT:
                     span.set_status(Status(StatusCode.ERROR, delivery.reason or delivery.outcome.value))
             self._record(due, attempts, delivery)

@@ -158,6 +158,7 @@ class AlertManager:
             )
         )
         self._metrics = AlertMetrics(instruments)
+        self._metrics.declare(self.channels)
         provider = tracer_provider or trace.get_tracer_provider()
         self._dispatcher = Dispatcher(
             self._store,

@@ -39,8 +39,9 @@ def fingerprint(name: str, labels: Mapping[str, str]) -> str:
 
 @functools.lru_cache(maxsize=4096)  # a storm repeats a few label sets thousands of times
 def _fingerprint(name: str, items: tuple[tuple[str, str], ...]) -> str:
-    canonical = json.dumps([name, items], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    # ASCII escapes keep it defined for every string, lone surrogates included.
+    canonical = json.dumps([name, items], separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

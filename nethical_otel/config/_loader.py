@@ -164,7 +164,9 @@ class _Walker:
         if dataclasses.is_dataclass(hint):
             return self.build(typing.cast(type[Any], hint), {} if raw is None else raw, path, section_enabled=enabled)
         if origin is tuple:
-            if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
+            if isinstance(raw, str):
+                raw = [raw]  # `to: ops@example.com`, as the original configuration allowed
+            if not isinstance(raw, (list, tuple)):
                 return self._wrong(path, "a list", raw, secret)
             items = [
                 self._convert(args[0], v, f"{path}[{i}]", secret=secret, enabled=enabled) for i, v in enumerate(raw)

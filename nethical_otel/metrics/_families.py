@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 import time
 from bisect import bisect_left
@@ -38,7 +39,9 @@ from nethical_otel.semconv import MetricKind, MetricSpec
 
 _logger = logging.getLogger("nethical_otel.metrics")
 
-OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}  # the SDK's overflow series, so both backends agree
+OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
+# Valid ranges are clamped to finite floats, so one chained comparison refuses NaN and both infinities.
+_FINITE_MAX = sys.float_info.max  # the SDK's overflow series, so both backends agree
 _RAW_CACHE_MAX = 4096
 
 Reject = Callable[[MetricSpec, float], None]
@@ -47,6 +50,10 @@ Reject = Callable[[MetricSpec, float], None]
 class Child(Protocol):
     def record(self, value: float) -> None:
         """Add to a counter, observe into a histogram, or set a gauge."""
+
+
+def _finite_range(spec: MetricSpec) -> tuple[float, float]:
+    return max(spec.valid_min, -_FINITE_MAX), min(spec.valid_max, _FINITE_MAX)
 
 
 class Family:
@@ -99,6 +106,11 @@ class Family:
             self._by_raw[raw] = found
         return found
 
+    def declare(self, *values: str) -> None:
+        """Expose this series from now on, at zero until recorded into: ``rate()`` and ``increase()`` then
+        see its first increments (a series that appears already at 1 looks unchanged to them)."""
+        self.child(*values).declare()
+
     def _new_child(self, attributes: dict[str, Any]) -> Any:
         raise NotImplementedError  # each backend's family defines it
 
@@ -109,20 +121,28 @@ class Family:
 
 
 # Local backend --------------------------------------------------------------------------------------
+# Recording takes the child's lock with pre-bound acquire/release instead of `with`: half the cost, and
+# nothing between them can raise.
 class LocalCounter:
-    __slots__ = ("_lock", "_reject", "_spec", "attributes", "value")
+    __slots__ = ("_acquire", "_reject", "_release", "_spec", "attributes", "declared", "value")
 
     def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
         self._spec, self.attributes, self._reject = spec, attributes, reject
-        self._lock = threading.Lock()
+        lock = threading.Lock()
+        self._acquire, self._release = lock.acquire, lock.release
         self.value = 0.0
+        self.declared = False
+
+    def declare(self) -> None:
+        self.declared = True
 
     def record(self, value: float = 1) -> None:
-        if not 0 <= value < math.inf:
+        if not 0 <= value <= _FINITE_MAX:
             self._reject(self._spec, value)
             return
-        with self._lock:
-            self.value += value
+        self._acquire()
+        self.value += value
+        self._release()
 
 
 class LocalGauge:
@@ -130,27 +150,34 @@ class LocalGauge:
 
     def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
         self._spec, self.attributes, self._reject = spec, attributes, reject
-        self._lo, self._hi = spec.valid_min, spec.valid_max
+        self._lo, self._hi = _finite_range(spec)
         self.value: float | None = None
 
     def record(self, value: float) -> None:
-        if not self._lo <= value <= self._hi or value in (math.inf, -math.inf):
+        if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
         self.value = value
 
+    def declare(self) -> None:
+        if self.value is None:
+            self.value = 0.0
+
 
 class LocalHistogram:
     __slots__ = (
+        "_acquire",
         "_bounds",
         "_hi",
         "_lo",
         "_lock",
         "_reject",
+        "_release",
         "_spec",
         "attributes",
         "count",
         "counts",
+        "declared",
         "max",
         "min",
         "sum",
@@ -158,28 +185,34 @@ class LocalHistogram:
 
     def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
         self._spec, self.attributes, self._reject = spec, attributes, reject
-        self._lo, self._hi = spec.valid_min, spec.valid_max
+        self._lo, self._hi = _finite_range(spec)
         self._bounds = spec.buckets
         self._lock = threading.Lock()
+        self._acquire, self._release = self._lock.acquire, self._lock.release
         self.counts = [0] * (len(spec.buckets) + 1)
         self.count = 0
         self.sum = 0.0
         self.min = math.inf
         self.max = -math.inf
+        self.declared = False
+
+    def declare(self) -> None:
+        self.declared = True
 
     def record(self, value: float) -> None:
-        if not self._lo <= value <= self._hi or value == math.inf:
+        if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
         index = bisect_left(self._bounds, value)  # bucket i holds values <= bounds[i], Prometheus' `le`
-        with self._lock:
-            self.counts[index] += 1
-            self.count += 1
-            self.sum += value
-            if value < self.min:
-                self.min = value
-            if value > self.max:
-                self.max = value
+        self._acquire()
+        self.counts[index] += 1
+        self.count += 1
+        self.sum += value
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        self._release()
 
     def snapshot(self) -> tuple[list[int], int, float, float, float]:
         with self._lock:
@@ -239,7 +272,7 @@ class LocalBackend:
                     value = child.value
                     if state.delta:
                         value, state.previous[id(child)] = value - state.previous.get(id(child), 0.0), value
-                    if child.value:
+                    if child.value or child.declared:
                         points.append(NumberDataPoint(child.attributes, start, now, _number(value)))
                 data = Sum(points, temporality, is_monotonic=True) if points else None
             elif spec.kind is MetricKind.GAUGE:
@@ -265,7 +298,9 @@ def _number(value: float) -> float | int:
 def _histogram_point(child: LocalHistogram, state: ReaderState, start: int, now: int) -> HistogramDataPoint | None:
     counts, count, total, low, high = child.snapshot()
     if not count:
-        return None
+        if not child.declared:
+            return None
+        low = high = 0.0
     if state.delta:
         previous = state.previous.get(id(child))
         state.previous[id(child)] = (counts, count, total)
@@ -282,14 +317,19 @@ class SdkChild:
 
     def __init__(self, spec: MetricSpec, record: Callable[..., None], attributes: dict[str, Any], reject: Reject):
         self._spec, self._record, self.attributes, self._reject = spec, record, attributes, reject
-        self._lo = 0.0 if spec.kind is MetricKind.COUNTER else spec.valid_min
-        self._hi = spec.valid_max
+        self._lo, self._hi = _finite_range(spec)
+        if spec.kind is MetricKind.COUNTER:
+            self._lo = 0.0
 
     def record(self, value: float = 1) -> None:
-        if not self._lo <= value <= self._hi or value in (math.inf, -math.inf):
+        if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
         self._record(value, self.attributes)
+
+    def declare(self) -> None:
+        if self._spec.kind is not MetricKind.HISTOGRAM:  # a histogram cannot hold a series without a value
+            self._record(0, self.attributes)
 
 
 class SdkFamily(Family):

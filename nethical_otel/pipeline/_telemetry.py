@@ -13,7 +13,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider, sampling
 from prometheus_client import CollectorRegistry
 
 from nethical_otel._version import __version__
@@ -312,10 +312,14 @@ def _adopt(config: Config) -> Telemetry:
 def _runtime(
     config: Config, instruments: Instruments, clean: LabelCleaner, tracer_provider: trace.TracerProvider | None
 ) -> Runtime:
+    tracer = None
+    # With the ALWAYS_OFF sampler no span is ever recorded or sampled: do not make span objects at all.
+    if tracer_provider is not None and getattr(tracer_provider, "sampler", None) is not sampling.ALWAYS_OFF:
+        tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME, __version__)
     return Runtime(
         instruments=instruments,
         clean=clean,
-        tracer=tracer_provider.get_tracer(INSTRUMENTATION_NAME, __version__) if tracer_provider else None,
+        tracer=tracer,
         capture_content=config.privacy.capture_content,
         detectors=DetectorRegistry(config.prometheus.cardinality_limit),
     )

@@ -8,17 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nethical_otel import semconv
 from nethical_otel.config import ConfigError, ConfigIssue, ProfilingConfig, Secret
 from nethical_otel.config._profiling import DEFAULT_PYROSCOPE_ADDRESS, PYROSCOPE_ENV_VARS
-from nethical_otel.semconv import DETECTOR_TYPE
 
 # Sample labels nethical_otel sets itself (pyroscope-otel's names for the span links).
-SPAN_ID_TAG = "span_id"
-SPAN_NAME_TAG = "span_name"
-TRACE_ID_TAG = "trace_id"
-DETECTOR_TAG = DETECTOR_TYPE
 # Series labels the agent or the server set; a static tag must not shadow them.
-_RESERVED_TAGS = frozenset({"__name__", "service_name", DETECTOR_TAG, SPAN_ID_TAG, SPAN_NAME_TAG, TRACE_ID_TAG})
+_RESERVED_TAGS = frozenset(
+    {
+        "__name__",
+        "service_name",
+        semconv.PROFILE_DETECTOR_TAG,
+        semconv.PROFILE_SPAN_ID_TAG,
+        semconv.PROFILE_SPAN_NAME_TAG,
+        semconv.PROFILE_TRACE_ID_TAG,
+    }
+)
 _TAG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
 

@@ -31,11 +31,12 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanContext
 
 from nethical_otel._internal import internal_error
-from nethical_otel.profiling._settings import DETECTOR_TAG, SPAN_ID_TAG, SPAN_NAME_TAG, TRACE_ID_TAG
 from nethical_otel.semconv import ATTR_DETECTOR_TYPE
-
-# Grafana's trace-to-profile link reads this span attribute (pyroscope-otel's name and format).
-PROFILE_ID_ATTRIBUTE = "pyroscope.profile.id"
+from nethical_otel.semconv import ATTR_PROFILE_ID as PROFILE_ID_ATTRIBUTE
+from nethical_otel.semconv import PROFILE_DETECTOR_TAG as DETECTOR_TAG
+from nethical_otel.semconv import PROFILE_SPAN_ID_TAG as SPAN_ID_TAG
+from nethical_otel.semconv import PROFILE_SPAN_NAME_TAG as SPAN_NAME_TAG
+from nethical_otel.semconv import PROFILE_TRACE_ID_TAG as TRACE_ID_TAG
 
 TagFunction = Callable[[str, str], object]
 Tags = tuple[tuple[str, str], ...]

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import timeit
-
-from opentelemetry.sdk.trace import TracerProvider
-
 from nethical_otel import instrument_detector
 from nethical_otel.alerting import get_alert_manager
-from nethical_otel.alerting.intake import Intake
-from nethical_otel.alerting.span_processor import ThreatSpanProcessor, alerting_levels
+from nethical_otel.alerting.span_processor import alerting_levels
 from tests._support.alerting import settings, settled, wait_for_history
 from tests._support.pipeline import capture
 from tests._support.recorder import RecordingServer
@@ -96,7 +91,8 @@ def test_threats_below_the_configured_level_and_non_threats_raise_nothing(tmp_pa
 
 
 def test_threats_on_unsampled_spans_still_alert(tmp_path, monkeypatch):
-    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")  # every span unsampled, but with real trace ids
     with capture({"alerting": settings(tmp_path, console="on")}) as cap:
 
         @instrument_detector("pi")
@@ -123,26 +119,6 @@ def test_threats_alert_with_tracing_off(tmp_path):
         assert manager is not None
         (entry,) = wait_for_history(manager, settled)
     assert entry["labels"]["detector_type"] == "pi" and entry["trace_id"] is None
-
-
-def test_on_end_costs_well_under_a_microsecond_for_spans_without_a_threat():
-    provider = TracerProvider()
-    tracer = provider.get_tracer("bench")
-    ordinary = tracer.start_span(
-        "detect pi", attributes={"nethical.detector.type": "pi", "nethical.threat.detected": False}
-    )
-    ordinary.end()
-    foreign = tracer.start_span("GET /", attributes={"http.request.method": "GET"})
-    foreign.end()
-    processor = ThreatSpanProcessor(Intake(10), "HIGH")
-    number = 200_000
-    empty = min(timeit.repeat(lambda: None, number=number, repeat=5))
-    for span in (ordinary, foreign):
-        spent = min(timeit.repeat(lambda s=span: processor.on_end(s), number=number, repeat=5)) - empty
-        per_span = spent / number
-        print(f"\non_end for {span.name!r}: {per_span * 1e9:.0f} ns")
-        assert per_span < 0.5e-6
-    provider.shutdown()
 
 
 def test_alerting_levels_are_the_level_and_above():

@@ -56,6 +56,11 @@ def test_references_are_interpolated_and_typed():
     assert config.profiling.tags == {"cost_center": "${literal}"}
 
 
+def test_a_single_string_is_accepted_where_a_list_is_expected():
+    config = load_config({"alerting": {"smtp": {"to": "soc@example.com"}}}, environ={})
+    assert config.alerting.smtp.to == ("soc@example.com",)
+
+
 def test_every_problem_is_reported_with_its_key_path_value_and_expectation():
     assert issues(
         {

@@ -260,6 +260,15 @@ def test_attacker_controlled_categories_are_cleaned_on_spans_and_metrics(capture
     assert dict(key)["threat_category"] == category
 
 
+def test_the_always_off_sampler_makes_no_spans_at_all(monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    with capture() as result:
+        assert nethical_otel.pipeline.current.runtime.tracer is None
+        instrument_detector("pi")(detect_prompt_injection)("x")
+        assert result.spans() == []
+        assert result.metrics()["nethical_requests"] == {attrs(detector_type="pi", status="success"): 1}
+
+
 def test_tracing_off_still_records_metrics():
     with capture({"tracing": {"enabled": False}}) as result:
         instrument_detector("pi")(detect_prompt_injection)("x")

@@ -97,5 +97,9 @@ def test_exposition_keeps_the_overflow_series_readable_for_prometheus():
         for category in ("a", "b", "c", "d"):
             metrics.track_threat("pi", "HIGH", category)
         exposed = samples(result.exposition())
-    overflow = [key for key in exposed if ("otel_metric_overflow", "true") in key[1]]
+    overflow = [
+        key
+        for key in exposed
+        if key[0] == "nethical_threats_detected_total" and ("otel_metric_overflow", "true") in key[1]
+    ]
     assert len(overflow) == 1 and exposed[overflow[0]] == 2

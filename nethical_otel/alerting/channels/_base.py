@@ -40,9 +40,10 @@ class Delivery:
 
 @dataclass(frozen=True)
 class HttpRequest:
-    url: str
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
+    # The URL (Slack, Discord, webhooks), the body (PagerDuty's routing key) and headers can carry secrets.
+    url: str = field(repr=False)
+    body: bytes = field(repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     method: str = "POST"
 
 
