@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 
 from nethical_otel import instrument_detector, semconv
-from nethical_otel.alerting import get_alert_manager
+from nethical_otel.alerting._component import AlertingComponent
 from nethical_otel.alerting.intake import Intake
 from nethical_otel.alerting.span_processor import ThreatSpanProcessor
 from nethical_otel.config import load_config
@@ -82,7 +82,8 @@ def storm(alerting: bool, repeats: int = 3) -> StormResult:
             best_wall = min(best_wall, time.perf_counter() - wall)
             best_cpu = min(best_cpu, time.thread_time() - cpu)
         accounted = None
-        manager = get_alert_manager()
+        component = telemetry.component(AlertingComponent)
+        manager = component.manager if component is not None else None
         if manager is not None:
             total = repeats * STORM_CALLS
             deadline = time.monotonic() + 60

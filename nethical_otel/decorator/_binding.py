@@ -77,6 +77,7 @@ class Binding:
         "_listeners",
         "_model_latency",
         "_plan",
+        "_read",
         "_requests_cancelled",
         "_requests_error",
         "_requests_ok",
@@ -101,6 +102,7 @@ class Binding:
         if plan.model is not None:
             self.span_attributes[semconv.ATTR_MODEL_NAME] = clean(plan.model)
         self._plan = plan
+        self._read = read_threat if plan.extractor is None else plan.read
         self._clean = clean
         self._detector = detector
         self._listeners = runtime.threat_listeners
@@ -130,7 +132,7 @@ class Binding:
             self._latency.record(elapsed)
             if self._model_latency is not None:
                 self._model_latency.record(elapsed)
-            threat = self._plan.read(result)
+            threat = self._read(result)
             if threat is None:
                 if span is not None:
                     if self._capture_result:
