@@ -13,12 +13,12 @@ os.environ["NETHICAL_OTEL_RAISE_INTERNAL_ERRORS"] = "1"
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="nethical-otel-tests-")
 atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
-from collections.abc import Iterator
+from collections.abc import Iterator  # noqa: E402
 
-import pytest
+import pytest  # noqa: E402
 
-import nethical_otel
-from tests._support.pipeline import Captured, capture
+import nethical_otel  # noqa: E402
+from tests._support.pipeline import Captured, capture  # noqa: E402
 
 pytest_plugins = ["tests._support.fixtures"]
 

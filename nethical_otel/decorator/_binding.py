@@ -12,9 +12,11 @@ import logging
 import reprlib
 import traceback
 from collections.abc import Callable
+from contextvars import Token
 from typing import Any
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.context import Context, attach, detach
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from nethical_otel import semconv
 from nethical_otel._internal import internal_error
@@ -119,14 +121,27 @@ class Binding:
         self.capture_arguments = consent if plan.capture_arguments is None else plan.capture_arguments
         self._capture_result = consent if plan.capture_result is None else plan.capture_result
 
-    def started(self, span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Span | None, Token[Context] | None]:
+        """Open the call's span and make it current; ``(None, None)`` when this pipeline makes no spans."""
+        tracer = self.tracer
+        if tracer is None:
+            return None, None
+        span = tracer.start_span(self.span_name, attributes=self.span_attributes)
+        token = attach(set_span_in_context(span))
+        if self.capture_arguments:
+            self._record_arguments(span, args, kwargs)
+        return span, token
+
+    def _record_arguments(self, span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Only with capture_arguments: record the call's arguments (they may hold user prompts)."""
         try:
             span.set_attribute(semconv.ATTR_ARGUMENTS, _describe_arguments(self._plan.signature, args, kwargs))
         except Exception:
             internal_error("recording detector arguments")
 
-    def succeeded(self, span: Span | None, result: Any, elapsed: float) -> None:
+    def succeeded(self, span: Span | None, token: Token[Context] | None, result: Any, elapsed: float) -> None:
+        if token is not None:
+            detach(token)
         try:
             self._requests_ok.record(1)
             self._latency.record(elapsed)
@@ -190,7 +205,9 @@ class Binding:
                 self._threat_cache[key] = found
         return found
 
-    def failed(self, span: Span | None, error: BaseException, elapsed: float) -> None:
+    def failed(self, span: Span | None, token: Token[Context] | None, error: BaseException, elapsed: float) -> None:
+        if token is not None:
+            detach(token)
         try:
             self._latency.record(elapsed)
             if isinstance(error, Exception):

@@ -8,14 +8,12 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any, TypeVar, overload
 
-from opentelemetry.context import attach, detach
-from opentelemetry.trace import set_span_in_context
 from typing_extensions import ParamSpec
 
 from nethical_otel._internal import internal_error
 from nethical_otel.decorator._binding import Binding, DetectorPlan
 from nethical_otel.decorator._threat import ThreatExtractor
-from nethical_otel.pipeline import current
+from nethical_otel.pipeline import Runtime, current
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,14 +22,22 @@ R = TypeVar("R")
 class _Slot:
     """The wrapper's binding to the active pipeline, rebuilt when ``configure()`` runs again."""
 
-    __slots__ = ("binding",)
+    __slots__ = ("binding", "plan")
 
-    def __init__(self) -> None:
+    def __init__(self, plan: DetectorPlan) -> None:
+        self.plan = plan
         self.binding: Binding | None = None
 
+    def bind(self, runtime: Runtime) -> Binding:
+        binding = self.binding
+        if binding is None or binding.runtime is not runtime:
+            binding = self.binding = self.plan.bind(runtime)
+        return binding
 
+
+# The sync and async wrappers are the same steps; they stay two functions because one must `await`.
 def _sync_wrapper(func: Callable[P, R], plan: DetectorPlan) -> Callable[P, R]:
-    slot = _Slot()
+    slot = _Slot(plan)
     state = current
 
     @functools.wraps(func)
@@ -40,40 +46,25 @@ def _sync_wrapper(func: Callable[P, R], plan: DetectorPlan) -> Callable[P, R]:
         if runtime is None:
             return func(*args, **kwargs)
         try:
-            binding = slot.binding
-            if binding is None or binding.runtime is not runtime:
-                binding = slot.binding = plan.bind(runtime)
-            tracer = binding.tracer
-            if tracer is None:
-                span = token = None
-            else:
-                span = tracer.start_span(binding.span_name, attributes=binding.span_attributes)
-                token = attach(set_span_in_context(span))
-                if binding.capture_arguments:
-                    binding.started(span, args, kwargs)
+            binding = slot.bind(runtime)
+            span, token = binding.start(args, kwargs)
         except Exception:
             internal_error("starting a detector span")
             return func(*args, **kwargs)
-        start = perf_counter()
+        started = perf_counter()
         try:
             result = func(*args, **kwargs)
         except BaseException as error:
-            elapsed = perf_counter() - start
-            if token is not None:
-                detach(token)
-            binding.failed(span, error, elapsed)
+            binding.failed(span, token, error, perf_counter() - started)
             raise
-        elapsed = perf_counter() - start
-        if token is not None:
-            detach(token)
-        binding.succeeded(span, result, elapsed)
+        binding.succeeded(span, token, result, perf_counter() - started)
         return result
 
     return wrapper
 
 
 def _async_wrapper(func: Callable[P, Awaitable[R]], plan: DetectorPlan) -> Callable[P, Awaitable[R]]:
-    slot = _Slot()
+    slot = _Slot(plan)
     state = current
 
     @functools.wraps(func)
@@ -82,33 +73,18 @@ def _async_wrapper(func: Callable[P, Awaitable[R]], plan: DetectorPlan) -> Calla
         if runtime is None:
             return await func(*args, **kwargs)
         try:
-            binding = slot.binding
-            if binding is None or binding.runtime is not runtime:
-                binding = slot.binding = plan.bind(runtime)
-            tracer = binding.tracer
-            if tracer is None:
-                span = token = None
-            else:
-                span = tracer.start_span(binding.span_name, attributes=binding.span_attributes)
-                token = attach(set_span_in_context(span))
-                if binding.capture_arguments:
-                    binding.started(span, args, kwargs)
+            binding = slot.bind(runtime)
+            span, token = binding.start(args, kwargs)
         except Exception:
             internal_error("starting a detector span")
             return await func(*args, **kwargs)
-        start = perf_counter()
+        started = perf_counter()
         try:
             result = await func(*args, **kwargs)
         except BaseException as error:
-            elapsed = perf_counter() - start
-            if token is not None:
-                detach(token)
-            binding.failed(span, error, elapsed)
+            binding.failed(span, token, error, perf_counter() - started)
             raise
-        elapsed = perf_counter() - start
-        if token is not None:
-            detach(token)
-        binding.succeeded(span, result, elapsed)
+        binding.succeeded(span, token, result, perf_counter() - started)
         return result
 
     return wrapper

@@ -107,7 +107,7 @@ def test_secret_values_never_appear_in_errors_or_reprs():
 def test_a_broken_file_is_reported_with_its_name(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("metrics_server: [unclosed\n")
-    with pytest.raises(ConfigError, match="(?s)bad.yaml.*not valid YAML"):
+    with pytest.raises(ConfigError, match=r"(?s)bad\.yaml.*not valid YAML"):
         load_config(path)
     with pytest.raises(ConfigError, match="cannot read the file"):
         load_config(tmp_path / "missing.yaml")

@@ -129,10 +129,8 @@ def test_latency_quantiles_follow_prometheus_semantics_on_the_exposed_buckets(sc
             quantiles[detector, q] = row["value"]
     for detector in requests:
         assert quantiles[detector, 0.5] <= quantiles[detector, 0.95] <= quantiles[detector, 0.99]
-    windowed = prometheus.query(
-        f"histogram_quantile(0.95, sum by (detector_type, le) (rate(nethical_request_latency_seconds_bucket[{WINDOW}])))",
-        at=workload_end,
-    )
+    p95 = "histogram_quantile(0.95, sum by (detector_type, le) (rate(nethical_request_latency_seconds_bucket[{}])))"
+    windowed = prometheus.query(p95.format(WINDOW), at=workload_end)
     assert {row["metric"]["detector_type"] for row in windowed} == set(requests)
     for row in windowed:  # the simulated detectors' P95 lies between 2 ms (shadow_ai) and 250 ms
         assert 0.001 <= row["value"] <= 0.25, row

@@ -31,7 +31,7 @@ def test_configure_twice_replaces_the_pipeline_and_shutdown_is_idempotent():
 
 def test_bad_config_is_refused_before_the_running_pipeline_is_touched():
     running = nethical_otel.configure({"metrics_server": {"enabled": False}})
-    with pytest.raises(nethical_otel.ConfigError, match="metrics_server.port"):
+    with pytest.raises(nethical_otel.ConfigError, match=r"metrics_server\.port"):
         nethical_otel.configure({"metrics_server": {"port": -1}})
     assert not running.is_shut_down
 
@@ -147,7 +147,8 @@ def test_adopting_providers_configured_elsewhere_records_with_advisory_buckets()
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     names, bounds, spans, served = output.stdout.splitlines()
-    assert names == "['nethical_request_latency', 'nethical_requests', 'nethical_threats_detected']"
+    # nethical_alerts: the alerting pipeline's counts, declared at zero for its channel (the console)
+    assert names == "['nethical_alerts', 'nethical_request_latency', 'nethical_requests', 'nethical_threats_detected']"
     assert bounds == "[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]"
     assert spans == "['detect pi']"
     assert served == "True"
