@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -14,6 +15,13 @@ _EXTRA_DIRS = (Path("/usr/bin"), Path("/usr/sbin"), Path(__file__).resolve().par
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A real component is missing: skip the test locally, fail it under CI=true."""
+    if in_ci():
+        pytest.fail(f"CI=true requires the real component: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def require_binary(*names: str, package: str) -> str:
@@ -26,7 +34,4 @@ def require_binary(*names: str, package: str) -> str:
             candidate = directory / name
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 return str(candidate)
-    reason = f"{' or '.join(names)} not found (Debian package {package}; scripts/system-deps installs it)"
-    if in_ci():
-        pytest.fail(f"CI=true requires the real component: {reason}", pytrace=False)
-    pytest.skip(reason)
+    unavailable(f"{' or '.join(names)} not found (Debian package {package}; scripts/system-deps installs it)")

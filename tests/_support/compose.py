@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests._support.binaries import in_ci
+from tests._support.binaries import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -43,10 +41,7 @@ def require_compose() -> list[str]:
     for command in candidates:
         if _is_v2(command):
             return command
-    reason = "Docker Compose v2 not found (scripts/fetch-trixie-tools unpacks Debian trixie's docker-compose)"
-    if in_ci():
-        pytest.fail(f"CI=true requires the real component: {reason}", pytrace=False)
-    pytest.skip(reason)
+    unavailable("Docker Compose v2 not found (scripts/fetch-trixie-tools unpacks Debian trixie's docker-compose)")
 
 
 def compose_config(

@@ -11,9 +11,7 @@ import importlib.util
 import socket
 from pathlib import Path
 
-import pytest
-
-from tests._support.binaries import in_ci
+from tests._support.binaries import unavailable
 from tests._support.managed import ManagedProcess
 from tests._support.net import free_port
 
@@ -25,10 +23,7 @@ def require_rotel() -> str:
         agent = Path(spec.origin).parent / "rotel-agent"
         if agent.is_file():
             return str(agent)
-    reason = "rotel-agent not found (pip package rotel, in the project's test extra)"
-    if in_ci():
-        pytest.fail(f"CI=true requires the real component: {reason}", pytrace=False)
-    pytest.skip(reason)
+    unavailable("rotel-agent not found (pip package rotel, in the project's test extra)")
 
 
 class RotelCollector(ManagedProcess):
