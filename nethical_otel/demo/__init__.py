@@ -159,13 +159,17 @@ def run_demo(
 def _banner(telemetry: Telemetry) -> None:
     assert telemetry.metrics_server is not None
     url = telemetry.metrics_server.url
-    print(
-        "nethical_otel demo: four simulated detectors "
-        f"({', '.join(detectors.DETECTORS)}) are running.\n"
-        f"  metrics   {url}/metrics\n"
-        f"  health    {url}/health\n"
-        f"  try       curl -s {url}/metrics | grep nethical_threats_detected_total\n"
-        "  Prometheus scraping this port answers the PromQL examples in the README.\n"
-        "  Ctrl-C stops.",
-        flush=True,
-    )
+    lines = [
+        f"nethical_otel demo: four simulated detectors ({', '.join(detectors.DETECTORS)}) are running.",
+        f"  metrics   {url}/metrics",
+        f"  health    {url}/health",
+        f"  try       curl -s {url}/metrics | grep nethical_threats_detected_total",
+        "  Prometheus scraping this port answers the PromQL examples in the README.",
+    ]
+    if telemetry.config.alerting.enabled:
+        lines += [
+            "  alerts    HIGH and CRITICAL threats are printed here (the console channel), grouped and",
+            "            rate-limited; `nethical-otel alert history` lists them with their delivery.",
+        ]
+    lines.append("  Ctrl-C stops.")
+    print("\n".join(lines), flush=True)
