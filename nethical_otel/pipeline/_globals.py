@@ -82,7 +82,7 @@ def _set_once(get: Callable[[], Any], set_: Callable[[Any], None], cls: type[Any
     current = get()
     if isinstance(current, cls):
         return
-    if type(current).__name__.lstrip("_").startswith("Proxy"):  # the API's placeholder: nobody has set one
+    if type(current).__name__.lstrip("_").startswith("Proxy"):  # the API's stand-in until someone sets one
         set_(cls())
         return
     _logger.info(
