@@ -7,32 +7,24 @@ character outside the Basic Multilingual Plane (an emoji) is never split in half
 
 from __future__ import annotations
 
-import re
+import sys
 from collections.abc import Callable
 
-ELLIPSIS = "…"
+from nethical_otel._text import ELLIPSIS, Destination, clean, valid_unicode
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 controls, DEL, C1 NEL and the Unicode line and paragraph separators: anything that breaks a line.
-_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-# In a body, tabs and newlines are text; other controls are not.
-_BODY_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+__all__ = ["ELLIPSIS", "body_text", "fit", "one_line", "units", "valid_unicode"]
 
-
-def valid_unicode(text: str) -> str:
-    """``text`` with lone surrogates (which cannot be encoded as UTF-8) replaced by U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
+_UNBOUNDED = sys.maxsize
 
 
 def one_line(text: str) -> str:
-    """``text`` with every line break and control character replaced by a space."""
-    return _LINE_BREAKERS.sub(" ", valid_unicode(text))
+    """``text`` with every line break, control and bidi character replaced by a space."""
+    return clean(text, Destination.LINE, _UNBOUNDED)
 
 
 def body_text(text: str) -> str:
-    """``text`` for a message body: newlines normalised to LF, other control characters replaced by U+FFFD."""
-    text = valid_unicode(text).replace("\r\n", "\n").replace("\r", "\n")
-    return _BODY_CONTROLS.sub("\ufffd", text)
+    """``text`` for a message body: newlines normalised to LF, other unsafe characters replaced by U+FFFD."""
+    return clean(text, Destination.BODY, _UNBOUNDED)
 
 
 def units(text: str) -> int:

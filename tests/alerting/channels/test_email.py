@@ -99,10 +99,11 @@ async def test_hostile_titles_cannot_inject_headers_and_html_is_escaped(starttls
     assert message.get_all("Bcc") is None and message.get_all("X-Evil") is None
     assert not message.defects
     subject = message["Subject"]
-    assert len(subject) <= email.SUBJECT_LIMIT and not any(char in subject for char in "\r\n\x00\x1b")
+    assert len(subject) <= email.SUBJECT_LIMIT and not any(char in subject for char in "\r\n\x00\x1b\u202e")
     text_part, html_part = message.iter_parts()
     assert "<script>" not in html_part.get_content() and "<img" not in html_part.get_content()
-    readable = re.split("[\x00-\x1f\x7f\ud800]", text)[0]  # the text up to its first control character
+    # the text up to its first control or bidi character
+    readable = re.split("[\x00-\x1f\x7f\ud800\u202a-\u202e\u2066-\u2069]", text)[0]
     assert readable[:1000] in text_part.get_content()
 
 
