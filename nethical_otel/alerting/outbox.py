@@ -196,6 +196,7 @@ def _group_state(group: Group) -> str:
             "pending_since": group.pending_since,
             "wait_until": group.wait_until,
             "last_sent_at": group.last_sent_at,
+            "source": group.source,
         }
     )
 
@@ -214,6 +215,7 @@ def _group_from(fingerprint: str, channel: str, state: str) -> Group:
         pending_since=float(data["pending_since"]),
         wait_until=data["wait_until"],
         last_sent_at=float(data["last_sent_at"]),
+        source=str(data.get("source", "")),
     )
 
 
@@ -295,6 +297,10 @@ class Store:
     def _set_meta(self, key: str, value: str) -> str:
         self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
         return self._meta(key) or value
+
+    def probe(self, now: float) -> None:
+        """A small write, to learn whether the file takes writes again."""
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('written_at', ?)", (str(now),))
 
     # Accepting --------------------------------------------------------------------------------------
     def begin(self) -> None:
