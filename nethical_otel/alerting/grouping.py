@@ -53,7 +53,13 @@ class Entry:
         return self.submission.source
 
     def occurrences(self, limit: int) -> list[Occurrence]:
-        """The threat occurrences kept for this entry: the first ``limit - 1`` one by one, the rest tallied."""
+        """The threat occurrences kept for this entry: the first ``limit - 1`` one by one, the rest tallied.
+
+        An overflow entry keeps one tallied row: a flood of new categories costs a row per batch, not one
+        per occurrence.
+        """
+        if self.overflow:
+            limit = 1
         rows = [_occurrence(raw, raw.occurrences) for raw in self.raws[: max(limit - 1, 0)]]
         rest = self.raws[len(rows) :]
         if rest:
