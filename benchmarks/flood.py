@@ -125,7 +125,9 @@ def _sample(manager: Any, path: Path, done: int, elapsed: float) -> dict[str, An
 def main() -> None:
     categories = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     rows = run(categories)
-    print("| categories | seconds | RSS MiB | store KiB | WAL KiB | rows (alerts + occurrences) | groups | identities |")
+    print(
+        "| categories | seconds | RSS MiB | store KiB | WAL KiB | rows (alerts + occurrences) | groups | identities |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(

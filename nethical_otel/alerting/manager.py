@@ -36,8 +36,9 @@ from nethical_otel.alerting.dispatcher import Dispatcher, RetryPolicy
 from nethical_otel.alerting.grouping import Grouping, Submission, ThreatPolicy
 from nethical_otel.alerting.identity import API_SOURCE, Identities, IdentityPolicy, source_of_alert
 from nethical_otel.alerting.intake import Intake
+from nethical_otel.alerting.location import open_store
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, DeliveryStatus
-from nethical_otel.alerting.outbox import HistoryQuery, Store, resolve_path
+from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store
 from nethical_otel.alerting.routing import (
     Matcher,
     RateLimiter,
@@ -96,6 +97,7 @@ class AlertManager:
     ``config`` takes the original keys (``enabled``, ``max_alerts_per_minute``, ``slack_webhook_url``,
     ``discord_webhook_url``, ``pagerduty_api_key``, ``webhook_url``, ``smtp``) and every other key of
     the ``alerting`` section. Call :meth:`shutdown` (or let the interpreter exit) to flush.
+    ``service_name`` picks the default store (one per service; see :mod:`.location`).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class AlertManager:
         instruments: Instruments | None = None,
         tracer_provider: TracerProvider | None = None,
         intake: Intake | None = None,
+        service_name: str | None = None,
     ) -> None:
         self.config = alerting_config(config)
         self.enabled = self.config.enabled
@@ -118,7 +121,7 @@ class AlertManager:
         self._timers: list[asyncio.TimerHandle] = []
         if not self.enabled:
             return
-        self._store = Store(resolve_path(self.config.storage_path))
+        self._store = open_store(self.config.storage_path, service_name)
         self._owns_background = background is None
         self._background = background or BackgroundLoop("nethical-otel-alerts")
         resend = {
@@ -178,6 +181,11 @@ class AlertManager:
         if self._owns_background:  # the pipeline shuts down the AlertManager it starts itself
             _live_managers.add(self)
         _all_managers.add(self)
+
+    @property
+    def store_path(self) -> str:
+        """Where the outbox and history are kept (``:memory:`` when nowhere on disk)."""
+        return self._store.path if self.enabled else MEMORY
 
     def __repr__(self) -> str:
         state = "disabled" if not self.enabled else ("shut down" if self._closed else "running")
@@ -477,7 +485,7 @@ class AlertManager:
             channel=None if channel is None else AlertChannel(channel).value,
         )
         if self._closed:
-            return _closed_store_history(self.config, query)
+            return _closed_store_history(self._store.path, query)
         return self._on_loop(lambda: self._store.history(query))
 
     def get_alert_occurrences(self, alert_id: int) -> list[dict[str, Any]]:
@@ -486,7 +494,9 @@ class AlertManager:
         if not self.enabled:
             return []
         if self._closed:
-            store = Store(resolve_path(self.config.storage_path))
+            if self._store.path == MEMORY:
+                return []
+            store = Store(self._store.path)
             try:
                 return store.occurrences(alert_id)
             finally:
@@ -503,7 +513,9 @@ class AlertManager:
         if not self.enabled:
             return 0
         if self._closed:
-            store = Store(resolve_path(self.config.storage_path))
+            if self._store.path == MEMORY:
+                return 0
+            store = Store(self._store.path)
             try:
                 return store.clear_history()
             finally:
@@ -587,8 +599,10 @@ def _names(channels: Iterable[AlertChannel]) -> tuple[str, ...]:
     return tuple(channel.value for channel in channels)
 
 
-def _closed_store_history(config: AlertingConfig, query: HistoryQuery) -> list[dict[str, Any]]:
-    store = Store(resolve_path(config.storage_path))
+def _closed_store_history(path: str, query: HistoryQuery) -> list[dict[str, Any]]:
+    if path == MEMORY:
+        return []
+    store = Store(path)
     try:
         return store.history(query)
     finally:

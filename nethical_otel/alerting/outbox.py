@@ -19,12 +19,10 @@ import os
 import secrets
 import socket
 import sqlite3
-import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from nethical_otel.alerting.model import (
@@ -40,8 +38,6 @@ from nethical_otel.alerting.routing import ChannelDecision, Group, Matcher, Plan
 SCHEMA_VERSION = 2
 MEMORY = ":memory:"
 LEASE_SECONDS = 60.0
-APP_DIR = "nethical-otel"
-FILE_NAME = "alerts.sqlite3"
 
 _ACTIVE = ("pending", "retrying")
 _live_owners: set[str] = set()  # owners of the Stores open in this process
@@ -121,25 +117,6 @@ CREATE TABLE IF NOT EXISTS silences (
     created_at REAL NOT NULL
 );
 """
-
-
-def default_path() -> Path:
-    """``alerts.sqlite3`` in the user's data directory (XDG on Linux, the platform's equivalents elsewhere)."""
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / APP_DIR / FILE_NAME
-
-
-def resolve_path(configured: str | None) -> str:
-    if configured == MEMORY:
-        return MEMORY
-    path = Path(configured).expanduser() if configured else default_path()
-    return str(path)
 
 
 # Rows <-> objects -----------------------------------------------------------------------------------
@@ -272,8 +249,7 @@ class Store:
         _live_owners.add(self.owner)
         if path == MEMORY:
             self._db = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        else:  # location.open_store makes the directory and the file, private
             self._db = sqlite3.connect(path, timeout=15.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a crash of the process (not necessarily of the machine).

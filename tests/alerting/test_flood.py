@@ -94,9 +94,7 @@ def test_a_genuine_alert_from_another_detector_arrives_within_5_s_of_a_2000_cate
 
             def arrived() -> list[Any]:
                 return [
-                    r
-                    for r in webhook.received("/hook")
-                    if r.json()["commonLabels"].get("detector_type") == "deepfake"
+                    r for r in webhook.received("/hook") if r.json()["commonLabels"].get("detector_type") == "deepfake"
                 ]
 
             deadline = started + 10.0
