@@ -132,8 +132,13 @@ async def test_odd_label_names_and_huge_values_are_made_acceptable_to_alertmanag
     assert result.outcome is Outcome.SENT, result.reason
     (held_alert,) = held(am, "nethical odd/labels")
     shown = held_alert["labels"]
-    assert set(shown) == {"alertname", "severity", "threat_category", "_1st_seen", "_n_code", "huge"}
-    assert shown["threat_category"] == HOSTILE["slack_control"]
+    # Names that are not label names become distinct readable ones (ASCII part + hash), the original
+    # name kept in front of the value.
+    renamed = {name: alertmanager.label_name(name) for name in ("threat-category", "1st_seen", "ünïcode")}
+    assert renamed["ünïcode"].startswith("unicode_") and renamed["threat-category"].startswith("threat_category_")
+    assert set(shown) == {"alertname", "severity", "huge", *renamed.values()}
+    assert shown[renamed["threat-category"]] == "threat-category: " + HOSTILE["slack_control"]
+    assert shown[renamed["1st_seen"]] == "1st_seen: yes"
     assert len(shown["huge"]) == alertmanager.LABEL_VALUE_LIMIT and shown["huge"].endswith("…")
     # The summary is a one-liner (templates put it in subjects and titles); the description keeps its lines.
     assert held_alert["annotations"]["summary"] == HOSTILE["crlf_bcc"].replace("\r", " ").replace("\n", " ")
