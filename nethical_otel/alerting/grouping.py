@@ -117,7 +117,7 @@ class Grouping:
 
     def _identified(self, entry: Entry, now: float, example: str, noun: str) -> Entry:
         submission = entry.submission
-        alert, overflow = self.identities.identify(submission.alert, submission.source, now, example, entry.count, noun)
+        alert, overflow = self.identities.identify(submission.alert, submission.source, now, example, noun)
         if overflow:
             metadata = {**submission.metadata, "overflowed_from": example}
             entry.submission = Submission(alert, submission.channels, metadata, submission.future, submission.source)

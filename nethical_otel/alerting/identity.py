@@ -81,14 +81,13 @@ class Identities:
         self.policy = policy
         self._open: dict[str, OrderedDict[str, float]] = {}  # source -> fingerprint -> last occurrence
         self._overflow: dict[str, _Overflow] = {}
-        self.overflowed = 0  # occurrences re-identified, since start
 
     def __len__(self) -> int:
         """Open fingerprints across all sources (bounded by max_sources × max_groups)."""
         return sum(len(fingerprints) for fingerprints in self._open.values())
 
     def identify(
-        self, alert: Alert, source: str, now: float, example: str, count: int = 1, noun: str = "alert groups"
+        self, alert: Alert, source: str, now: float, example: str, noun: str = "alert groups"
     ) -> tuple[Alert, bool]:
         """``alert`` itself when it may keep its identity, else its source's overflow alert (and True).
 
@@ -108,7 +107,6 @@ class Identities:
             return alert, False
         overflow = self._overflow.setdefault(source, _Overflow())
         overflow.add(fingerprint, clean(example, Destination.LINE, _EXAMPLE_LIMIT), now)
-        self.overflowed += count
         return self._overflow_alert(alert, source, overflow, noun), True
 
     def restore(self, opened: Iterable[tuple[str, str, float]]) -> None:

@@ -66,7 +66,6 @@ class Spool:
         self._delay = FIRST_RETRY_SECONDS
         self.retry_at = 0.0
         self._told_drop = False
-        self.dropped_total = 0
 
     def __len__(self) -> int:
         return self._size
@@ -159,7 +158,6 @@ class Spool:
         total = sum(dropped.counts.values())
         if not total:
             return
-        self.dropped_total += total
         if not self._told_drop:
             self._told_drop = True
             _logger.error(

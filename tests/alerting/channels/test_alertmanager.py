@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 
 from nethical_otel.alerting.channels import alertmanager
-from nethical_otel.alerting.channels._base import Outcome
+from nethical_otel.alerting.channels._base import HttpResponse, Outcome
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity
 from nethical_otel.config import ConfigError, load_config
 from tests._support.alertmanager import AlertmanagerServer
@@ -178,3 +178,15 @@ def test_settings_without_a_url_build_no_channel_and_a_bad_url_names_the_key():
     with pytest.raises(ConfigError) as raised:
         channel_for("ftp://alertmanager.example:9093")
     assert [issue.path for issue in raised.value.issues] == ["alerting.alertmanager_url"]
+
+
+def test_credentials_a_service_echoes_back_are_masked_in_the_stored_reason():
+    channel = channel_for("http://alice:s3cret-pass@127.0.0.1:9093")
+    echoed = (
+        b'{"message":"refused: Authorization: Basic YWxpY2U6czNjcmV0LXBhc3M= for alice:s3cret-pass,'
+        b' Bearer eyJhbGciOiJIUzI1NiJ9.x.y"}'
+    )
+    delivery = channel.classify(HttpResponse(400, {}, echoed))
+    assert delivery.outcome is Outcome.FAILED and delivery.reason.startswith("HTTP 400: refused")
+    for secret in ("s3cret", "YWxpY2U6czNjcmV0LXBhc3M", "eyJhbGciOiJIUzI1NiJ9"):
+        assert secret not in delivery.reason, delivery.reason
