@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds, calls = (3, 5_000) if args.quick else (9, 40_000)
 
-    started = time.time()
+    started, load_at_start = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as workdir, _pyroscope_receiver() as pyroscope:
         variants, closers = overhead.build_variants(workdir, pyroscope)
         run_interleaved(variants, rounds=rounds, calls=calls)
@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     on_end = alerting.on_end_ns()
     storms = [alerting.storm(enabled) for enabled in (False, True)]
 
+    # Other work on a shared machine inflates and scatters the numbers; the load says how much there was.
     measured = (
-        f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}; "
+        f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}, load average "
+        f"{load_at_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
         f"{rounds} interleaved rounds of {calls:,} calls, medians."
     )
     lines = [

@@ -34,10 +34,15 @@ def test_the_api_reference_renders_the_public_api(built_site):
 
 
 def test_the_site_loads_nothing_from_other_hosts(built_site):
+    """Machines without internet (CI among them) must render it whole: no fonts, scripts or styles from a CDN."""
     for page in built_site.path.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
-        external = re.findall(r'<(?:link|script|img)\b[^>]*\b(?:href|src)="(?:https?:)?//[^"]*"', html)
+        external = re.findall(r'<(?:link|script|img|iframe)\b[^>]*\b(?:href|src)="(?:https?:)?//[^"]*"', html)
         assert not external, (page, external)
+    for stylesheet in built_site.path.rglob("*.css"):
+        css = stylesheet.read_text(encoding="utf-8")
+        external = re.findall(r"@import[^;]*|url\(\s*['\"]?(?:https?:)?//[^)]*\)", css)
+        assert not external, (stylesheet, external)
 
 
 def test_the_readme_is_one_page_with_the_two_commands_first():
