@@ -60,3 +60,20 @@ def test_the_readme_links_into_pages_that_exist():
     assert links
     for link in links:
         assert (ROOT / link).is_file(), link
+
+
+def test_no_list_is_read_as_a_paragraph(built_site):
+    """MkDocs' Markdown needs a blank line before a list (GitHub's does not): a list without one becomes text."""
+    for page in built_site.path.rglob("*.html"):
+        for paragraph in re.findall(r"<p>(.*?)</p>", page.read_text(encoding="utf-8"), flags=re.S):
+            assert not re.search(r"\n\s*(?:[-*]|\d+\.) ", paragraph), f"{page}: a list read as text: {paragraph[:200]}"
+
+
+def test_nested_list_items_are_indented_four_spaces():
+    """MkDocs' Markdown nests a list item only at four spaces; at two or three it joins the outer list."""
+    for path in [README, *DOCS.rglob("*.md")]:
+        fenced = False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            assert fenced or not re.match(r" {1,3}(?:[-*]|\d+\.) ", line), f"{path}:{number}: indent nested items by 4"
