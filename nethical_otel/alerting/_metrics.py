@@ -8,19 +8,6 @@ from nethical_otel import semconv
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, DeliveryStatus
 from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend
 
-# History statuses and the `outcome` label values of nethical_alerts_total (semconv.ALERT_OUTCOMES).
-_OUTCOME_LABEL = {
-    DeliveryStatus.SENT: "sent",
-    DeliveryStatus.FAILED: "failed",
-    DeliveryStatus.RATE_LIMITED: "rate_limited",
-    DeliveryStatus.GROUPED: "grouped",
-    DeliveryStatus.SILENCED: "silenced",
-    DeliveryStatus.RETRYING: "retrying",
-    DeliveryStatus.OVERFLOW: "overflow",
-    DeliveryStatus.DROPPED: "dropped",
-}
-DROPPED = "dropped"
-
 
 class AlertMetrics:
     """Recorded on the pipeline's instruments (so they appear on /metrics), or on private ones."""
@@ -38,18 +25,17 @@ class AlertMetrics:
         failing" rule relies on it)."""
         for channel in channels:
             for severity in AlertSeverity:
-                for outcome in ("sent", "failed"):
-                    self._alerts.declare(channel.value, severity.value, outcome)
+                for outcome in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+                    self._alerts.declare(channel.value, severity.value, outcome.value)
             self._latency.declare(channel.value)
 
     def outcome(self, channel: AlertChannel, severity: AlertSeverity, status: DeliveryStatus, count: int = 1) -> None:
-        label = _OUTCOME_LABEL.get(status)
-        if label is not None:
-            self._alerts.child(channel.value, severity.value, label).record(count)
+        if status in semconv.ALERT_OUTCOMES:
+            self._alerts.child(channel.value, severity.value, status.value).record(count)
 
     def dropped(self, count: int) -> None:
         """Threat occurrences the full intake could not even tally (channel and severity unknown)."""
-        self._alerts.child("none", "unknown", DROPPED).record(count)
+        self._alerts.child(semconv.NO_CHANNEL, semconv.UNKNOWN, DeliveryStatus.DROPPED.value).record(count)
 
     def delivered(self, channel: AlertChannel, seconds: float) -> None:
         self._latency.child(channel.value).record(seconds)

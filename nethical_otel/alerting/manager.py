@@ -49,10 +49,10 @@ from nethical_otel.alerting.routing import (
     new_silence,
 )
 from nethical_otel.alerting.writer import Writer
-from nethical_otel.config import AlertingConfig, ConfigError, ConfigIssue, load_config
-from nethical_otel.config._alerting import CHANNEL_CHOICES
+from nethical_otel.config import AlertingConfig, load_config
 from nethical_otel.metrics import Instruments
 from nethical_otel.pipeline._background import BackgroundLoop
+from nethical_otel.semconv import ACTIVE_DELIVERY_STATUSES
 
 _logger = logging.getLogger("nethical_otel.alerting")
 T = TypeVar("T")
@@ -60,7 +60,6 @@ T = TypeVar("T")
 _BATCH = 5000
 _TICK_SECONDS = 0.25
 _ACCEPT_TIMEOUT_SECONDS = 30.0
-_ACTIVE_STATUSES = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 
 
 @dataclass(frozen=True)
@@ -79,14 +78,7 @@ def alerting_config(config: Mapping[str, Any] | AlertingConfig | None) -> Alerti
 
 
 def _default_channels(config: AlertingConfig, built: Mapping[AlertChannel, Channel]) -> tuple[AlertChannel, ...]:
-    issues = [
-        ConfigIssue(f"alerting.default_channels[{index}]", f"{name!r} is not one of {', '.join(CHANNEL_CHOICES)}")
-        for index, name in enumerate(config.default_channels)
-        if name not in CHANNEL_CHOICES
-    ]
-    if issues:
-        raise ConfigError(issues)
-    if config.default_channels:
+    if config.default_channels:  # names the config schema checked
         return tuple(AlertChannel(name) for name in config.default_channels)
     return tuple(built)
 
@@ -532,7 +524,10 @@ class AlertManager:
         deadline = time.monotonic() + timeout
         while True:
             states = await asyncio.to_thread(self.delivery_status, receipt)
-            if all(status not in _ACTIVE_STATUSES for status, _ in states.values()) or time.monotonic() >= deadline:
+            if (
+                all(status not in ACTIVE_DELIVERY_STATUSES for status, _ in states.values())
+                or time.monotonic() >= deadline
+            ):
                 return states
             await asyncio.sleep(0.05)
 

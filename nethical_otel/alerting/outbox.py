@@ -34,12 +34,13 @@ from nethical_otel.alerting.model import (
     Notification,
 )
 from nethical_otel.alerting.routing import ChannelDecision, Group, Matcher, PlannedNotification, Silence
+from nethical_otel.semconv import ACTIVE_DELIVERY_STATUSES
 
 SCHEMA_VERSION = 2
 MEMORY = ":memory:"
 LEASE_SECONDS = 60.0
 
-_ACTIVE = ("pending", "retrying")
+_ACTIVE = tuple(status.value for status in ACTIVE_DELIVERY_STATUSES)
 _live_owners: set[str] = set()  # owners of the Stores open in this process
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from nethical_otel.alerting.buckets import RateLimiter, TokenBucket
 from nethical_otel.alerting.fairness import SourceShares
 from nethical_otel.alerting.model import (
-    SEVERITY_RANK,
     Alert,
     AlertChannel,
     AlertSeverity,
@@ -300,7 +299,7 @@ class Router:
         shares = self._shares
         waiting = sorted(
             (self.groups[key] for key in self._attention if key in self.groups),
-            key=lambda g: (-SEVERITY_RANK[g.alert.severity], shares.last_turn(g.source, g.channel), g.pending_since),
+            key=lambda g: (-g.alert.severity.rank, shares.last_turn(g.source, g.channel), g.pending_since),
         )
         for group in waiting:
             if only is not None and group.alert.severity is not only:

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from nethical_otel.config._channels import ChannelSettings
 from nethical_otel.config._fields import setting
+from nethical_otel.semconv import AlertChannel, ThreatLevel
 
-THREAT_LEVEL_CHOICES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-CHANNEL_CHOICES = ("slack", "email", "pagerduty", "discord", "webhook", "alertmanager", "console")
+THREAT_LEVEL_CHOICES = tuple(level.value for level in ThreatLevel if level is not ThreatLevel.NONE)
+CHANNEL_CHOICES = tuple(channel.value for channel in AlertChannel)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class AlertingConfig(ChannelSettings):
         doc="threat alerts and send_alert alerts are events: they end this long after they happen",
     )
     default_channels: tuple[str, ...] = setting(
-        default_factory=tuple, doc="channels for threat and rule alerts; empty means every configured channel"
+        default_factory=tuple,
+        choices=CHANNEL_CHOICES,
+        doc="channels for threat and rule alerts; empty means every configured channel",
     )
     # Grouping and flood control.
     group_wait_seconds: float = setting(

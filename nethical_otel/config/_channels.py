@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nethical_otel.config._fields import Secret, setting
+from nethical_otel.semconv import AlertSeverity
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-SEVERITY_NAMES = ("info", "warning", "critical")
+SEVERITY_NAMES = tuple(severity.value for severity in AlertSeverity)
 
 
 @dataclass(frozen=True)

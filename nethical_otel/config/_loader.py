@@ -215,6 +215,12 @@ class _Walker:
         if choices and isinstance(value, str) and value not in choices:
             self._issue(path, f"{value!r} is not one of {', '.join(choices)}")
             return _MISSING
+        if choices and isinstance(value, tuple):  # a list of names: each one is checked
+            wrong = [(index, item) for index, item in enumerate(value) if item not in choices]
+            for index, item in wrong:
+                self._issue(f"{path}[{index}]", f"{item!r} is not one of {', '.join(choices)}")
+            if wrong:
+                return _MISSING
         return value
 
     # Interpolation --------------------------------------------------------------------------------
