@@ -52,7 +52,8 @@ class AlertingComponent(Component):
         if telemetry.runtime is not None:
             telemetry.runtime.threat_listeners.append(self.span_processor.on_unrecorded_threat)
         if self.rule_reader is not None:
-            evaluator = RuleEvaluator(self.config.rules, self.rule_reader, manager.submit)
+            evaluator = RuleEvaluator(self.config.rules, self.rule_reader.sample, manager.submit)
+            self.rule_reader.wanted = evaluator.wanted
             evaluator.adopt(manager.firing_alerts())
             self.rule_evaluator = evaluator
 

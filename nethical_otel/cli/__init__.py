@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from nethical_otel._version import __version__
-from nethical_otel.cli import _alert, _demo, _profile
+from nethical_otel.cli import _alert, _demo, _profile, _rules
 
 # Each module adds its sub-command with add_parser(subparsers) and sets `handler` on it.
-_COMMANDS = (_demo, _alert, _profile)
+_COMMANDS = (_demo, _alert, _rules, _profile)
 
 
 def build_parser() -> argparse.ArgumentParser:

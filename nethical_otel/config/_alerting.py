@@ -24,11 +24,17 @@ class AlertRulesConfig:
     min_cache_hit_rate: float = setting(0.5, minimum=0.0, maximum=1.0, doc="cache hit ratio below this fires")
     enabled: bool = setting(True, doc="evaluate the metric rules")
     evaluation_interval_seconds: float = setting(5.0, minimum=0.05, maximum=3600.0, doc="how often rules run")
-    window_seconds: float = setting(
-        60.0, minimum=0.1, maximum=86400.0, doc="rates and P95 are computed over this sliding window"
+    window_seconds: float | None = setting(
+        None,
+        minimum=0.1,
+        maximum=86400.0,
+        doc="compute every rule's rates and P95 over this window instead of the rule's own (see the rules table)",
     )
-    for_seconds: float = setting(
-        30.0, minimum=0.0, maximum=86400.0, doc="a condition must hold this long before the alert fires"
+    for_seconds: float | None = setting(
+        None,
+        minimum=0.0,
+        maximum=86400.0,
+        doc="every rule's condition must hold this long before it fires, instead of the rule's own `for`",
     )
     min_requests: int = setting(
         10, minimum=1, maximum=1_000_000, doc="rates need at least this many requests (or cache lookups) in the window"

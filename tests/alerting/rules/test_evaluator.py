@@ -1,4 +1,5 @@
-"""Metric rules over the SDK's own metric stream: real detector calls, firing after ``for``, then resolving."""
+"""The in-process rule engine over the SDK's own metric stream: real detector calls, firing after ``for``, then
+resolving, with the texts of the rule table."""
 
 from __future__ import annotations
 
@@ -6,13 +7,10 @@ import contextlib
 import time
 from collections.abc import Callable
 
-import pytest
-
 from nethical_otel import instrument_detector
-from nethical_otel.alerting import AlertingComponent, AlertRules, RuleInputs, get_alert_manager
-from nethical_otel.alerting.rules import RULES, histogram_quantile
+from nethical_otel.alerting import AlertingComponent, get_alert_manager
 from nethical_otel.monitoring import get_prometheus_metrics
-from tests._support.alerting import running, settings, settled, wait_for_history
+from tests._support.alerting import settings, settled, wait_for_history
 from tests._support.net import wait_until
 from tests._support.pipeline import capture
 from tests._support.recorder import RecordingServer
@@ -89,8 +87,15 @@ def test_latency_threat_rate_and_error_rate_rules_fire_on_real_calls_and_resolve
     firing = {e["name"]: e for e in history if e["status"] == "firing"}
     assert firing["NethicalHighThreatRate"]["severity"] == "critical"
     assert firing["NethicalHighLatency"]["severity"] == "warning"
-    assert float(firing["NethicalHighLatency"]["annotations"]["value"]) > 20.0
+    assert float(firing["NethicalHighLatency"]["annotations"]["value"]) > 0.020  # seconds, as Prometheus has it
     assert firing["NethicalHighErrorRate"]["annotations"]["value"] == "1"
+    # The rule table's texts, with this configuration's threshold, window and `for`.
+    assert firing["NethicalHighErrorRate"]["annotations"]["summary"] == "failing fails 100% of requests"
+    assert firing["NethicalHighErrorRate"]["message"] == (
+        "More than 20% of failing calls raised an error over the last 1 second, for 0.3 seconds."
+        " nethical_errors_total's error_type label says which exception."
+    )
+    assert firing["NethicalHighLatency"]["title"] == "High Latency Detected: slow"
     assert alertnames(receiver, "firing") == expected  # the healthy signals raised nothing else
 
 
@@ -104,14 +109,14 @@ def test_detector_health_and_cache_hit_rate_rules_follow_the_gauges_and_counters
             keep_calling(
                 lambda: metrics.track_cache("embeddings", hit=False),
                 lambda: (
-                    {("NethicalDetectorDown", "pi"), ("NethicalLowCacheHits", "embeddings")}
+                    {("NethicalDetectorDown", "pi"), ("NethicalLowCacheHitRate", "embeddings")}
                     <= alertnames(receiver, "firing")
                 ),
             )
             metrics.set_detector_health("pi", True)
             wait_until(
                 lambda: (
-                    {("NethicalDetectorDown", "pi"), ("NethicalLowCacheHits", "embeddings")}
+                    {("NethicalDetectorDown", "pi"), ("NethicalLowCacheHitRate", "embeddings")}
                     <= alertnames(receiver, "resolved")
                 ),
                 10,
@@ -132,56 +137,6 @@ def test_a_condition_shorter_than_for_never_fires(tmp_path):
         time.sleep(0.5)
         assert evaluator.firing() == [] and [a.name for a in evaluator.pending()] == ["NethicalDetectorDown"]
     assert receiver.received("/hook") == []
-
-
-@pytest.mark.parametrize(
-    ("quantile", "counts", "expected"),
-    [
-        (0.95, (0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0), 0.025 + 0.025 * 0.95),  # inside (0.025, 0.05]
-        (0.5, (50, 50, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0.005),  # the first bucket's upper bound
-        (0.95, (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10), 5.0),  # +Inf bucket: the highest finite bound
-        (0.95, (0,) * 11, None),
-    ],
-)
-def test_histogram_quantile_interpolates_like_promql(quantile, counts, expected):
-    bounds = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-    result = histogram_quantile(quantile, bounds, counts)
-    assert result == (pytest.approx(expected) if expected is not None else None)
-
-
-async def test_the_original_alert_rules_api_checks_the_original_metrics_mapping(tmp_path):
-    metrics = {
-        "histograms": {"action_latency": {"p95": 0.5, "p99": 0.9, "mean": 0.2}},
-        "counters": {"actions": {"a": 60, "b": 40}, "violations": {"a": 70}},
-        "gauges": {"error_rate": {"pi": 0.2, "ok": 0.01}},
-    }
-    with RecordingServer() as receiver, running(tmp_path, webhook_url=f"{receiver.url}/hook") as manager:
-        await AlertRules.check_high_latency(metrics, manager, threshold_ms=200.0)
-        # With the configured thresholds (latency 1000 ms) and an error-rate override of 50 %:
-        await AlertRules.evaluate_all_rules(metrics, manager, {"high_error_rate_threshold": 0.5})
-        history = wait_for_history(manager, lambda h: len(h) == 3 and settled(h))
-    titles = [entry["title"] for entry in history]
-    assert titles == [
-        "High Latency Detected: all",
-        "High Threat Rate Detected: all",  # 70 violations per 100 actions
-        "Detector Health Issue: pi",  # the original heuristic: above 10 % errors means unhealthy
-    ]
-    assert history[1]["severity"] == "critical" and history[1]["channels"] == ["webhook"]
-    assert history[0]["metadata"]["value"] == 500.0
-
-
-def test_rule_inputs_from_the_original_mapping_and_the_rule_table():
-    inputs = RuleInputs.from_mapping({"counters": {"cache_hits": {"e": 1}, "cache_misses": {"e": 3}}})
-    assert inputs.cache_hit_rate == {"e": 0.25} and inputs.cache_lookups == {"e": 4.0}
-    empty = RuleInputs.from_mapping({"histograms": "not a mapping", "gauges": {"error_rate": {"x": "high"}}})
-    assert (empty.p95_latency_seconds, empty.error_rate, empty.threat_rate) == ({}, {}, {})
-    assert [rule.key for rule in RULES] == [
-        "high_latency",
-        "high_threat_rate",
-        "error_rate",
-        "detector_health",
-        "cache_performance",
-    ]
 
 
 def test_a_rule_alert_left_firing_by_a_previous_process_is_resolved_when_its_condition_is_gone(tmp_path):
