@@ -29,17 +29,13 @@ from opentelemetry.trace import TracerProvider
 
 from nethical_otel._internal import policy
 from nethical_otel._version import __version__
-from nethical_otel.alerting import _values
 from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel, build_channels
-from nethical_otel.alerting.dispatcher import Dispatcher, RetryPolicy
-from nethical_otel.alerting.grouping import Grouping, Submission, ThreatPolicy
-from nethical_otel.alerting.identity import API_SOURCE, Identities, IdentityPolicy, source_of_alert
-from nethical_otel.alerting.intake import Intake
-from nethical_otel.alerting.location import open_store
-from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, DeliveryStatus
-from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store
-from nethical_otel.alerting.routing import (
+from nethical_otel.alerting.delivery.dispatcher import Dispatcher, RetryPolicy
+from nethical_otel.alerting.engine.writer import Writer
+from nethical_otel.alerting.grouping.entries import Grouping, ThreatPolicy
+from nethical_otel.alerting.grouping.identity import API_SOURCE, Identities, IdentityPolicy, source_of_alert
+from nethical_otel.alerting.grouping.routing import (
     Matcher,
     RateLimiter,
     Router,
@@ -48,7 +44,11 @@ from nethical_otel.alerting.routing import (
     matchers_from,
     new_silence,
 )
-from nethical_otel.alerting.writer import Writer
+from nethical_otel.alerting.intake import values as _values
+from nethical_otel.alerting.intake.queue import Intake, Submission
+from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, DeliveryStatus
+from nethical_otel.alerting.store import MEMORY, HistoryQuery, reading
+from nethical_otel.alerting.store.location import open_store
 from nethical_otel.config import AlertingConfig, load_config
 from nethical_otel.metrics import Instruments
 from nethical_otel.pipeline._background import BackgroundLoop
@@ -188,10 +188,10 @@ class AlertManager:
     async def _start(self) -> None:
         now = time.time()
         store = self._store
-        groups = store.adopt_groups()
-        self._router.restore(groups, store.load_silences(now))
+        groups = store.groups.adopt()
+        self._router.restore(groups, store.silences.load(now))
         self._identities.restore((g.source, g.fingerprint, g.alert.starts_at) for g in groups)
-        store.claim(now)
+        store.leases.claim(now)
         self._writer.maintain(now)
         await self._dispatcher.start()
         loop = asyncio.get_running_loop()
@@ -281,8 +281,8 @@ class AlertManager:
         finally:
             self.intake.detach()
             await self._dispatcher.close()
-            self._store.release()
-            self._store.release_groups()
+            self._store.leases.release()
+            self._store.groups.release()
             self._store.close()
 
     def _in_loop_thread(self) -> bool:
@@ -478,7 +478,7 @@ class AlertManager:
         )
         if self._closed:
             return _closed_store_history(self._store.path, query)
-        return self._on_loop(lambda: self._store.history(query))
+        return self._on_loop(lambda: self._store.history.query(query))
 
     def get_alert_occurrences(self, alert_id: int) -> list[dict[str, Any]]:
         """The threat occurrences one history entry counts: each one's time, trace id, span id, confidence
@@ -486,14 +486,9 @@ class AlertManager:
         if not self.enabled:
             return []
         if self._closed:
-            if self._store.path == MEMORY:
-                return []
-            store = Store(self._store.path)
-            try:
-                return store.occurrences(alert_id)
-            finally:
-                store.close()
-        return self._on_loop(lambda: self._store.occurrences(alert_id))
+            with reading(self._store.path) as store:
+                return store.history.occurrences(alert_id) if store is not None else []
+        return self._on_loop(lambda: self._store.history.occurrences(alert_id))
 
     @property
     def alert_history(self) -> list[dict[str, Any]]:
@@ -505,19 +500,14 @@ class AlertManager:
         if not self.enabled:
             return 0
         if self._closed:
-            if self._store.path == MEMORY:
-                return 0
-            store = Store(self._store.path)
-            try:
-                return store.clear_history()
-            finally:
-                store.close()
+            with reading(self._store.path) as store:
+                return store.clear_history() if store is not None else 0
         return self._on_loop(self._store.clear_history)
 
     def delivery_status(self, receipt: AlertReceipt | int) -> dict[str, tuple[str, str]]:
         """Per channel, the current delivery status of one accepted alert and its reason."""
         alert_id = receipt.id if isinstance(receipt, AlertReceipt) else receipt
-        return self._on_loop(lambda: self._store.notification_states(alert_id))
+        return self._on_loop(lambda: self._store.history.notification_states(alert_id))
 
     async def wait_for_delivery(self, receipt: AlertReceipt | int, timeout: float = 30.0) -> dict[str, tuple[str, str]]:
         """Wait until no channel of the alert is pending or retrying (or ``timeout``); the final statuses."""
@@ -558,7 +548,7 @@ class AlertManager:
 
         def add() -> None:
             self._router.silences[silence.id] = silence
-            self._store.save_silence(silence)
+            self._store.silences.save(silence)
 
         self._on_loop(add)
         return silence
@@ -577,7 +567,7 @@ class AlertManager:
                 silence.id, silence.matchers, min(silence.starts_at, now), now, silence.comment, silence.created_at
             )
             self._router.silences[silence.id] = ended
-            self._store.save_silence(ended)
+            self._store.silences.save(ended)
             return True
 
         return self._on_loop(expire)
@@ -595,13 +585,8 @@ def _names(channels: Iterable[AlertChannel]) -> tuple[str, ...]:
 
 
 def _closed_store_history(path: str, query: HistoryQuery) -> list[dict[str, Any]]:
-    if path == MEMORY:
-        return []
-    store = Store(path)
-    try:
-        return store.history(query)
-    finally:
-        store.close()
+    with reading(path) as store:
+        return store.history.query(query) if store is not None else []
 
 
 _live_managers: weakref.WeakSet[AlertManager] = weakref.WeakSet()

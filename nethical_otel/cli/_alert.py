@@ -122,8 +122,8 @@ def run_test(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from nethical_otel.alerting.location import KEY, resolve_path
-    from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store
+    from nethical_otel.alerting.store import MEMORY, HistoryQuery, Store
+    from nethical_otel.alerting.store.location import KEY, resolve_path
     from nethical_otel.config import ConfigError
 
     try:
@@ -142,7 +142,7 @@ def run_history(args: argparse.Namespace) -> int:
         print(f"{KEY}: cannot read the alert store {_say(path)}: {_say(error)}", file=sys.stderr)
         return 2
     try:
-        entries = store.history(
+        entries = store.history.query(
             HistoryQuery(
                 limit=args.limit,
                 since=since,

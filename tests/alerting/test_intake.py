@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nethical_otel.alerting.intake import Intake, RawThreat
+from nethical_otel.alerting.intake.queue import Intake, RawThreat
 from tests._support.alerting import running, wait_for_history
 
 

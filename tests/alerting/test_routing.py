@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, AlertStatus, DeliveryStatus
-from nethical_otel.alerting.routing import (
+from nethical_otel.alerting.grouping.routing import (
     REASON_FIRST,
     REASON_REPEAT,
     REASON_RESEND,
@@ -17,6 +16,7 @@ from nethical_otel.alerting.routing import (
     matchers_from,
     new_silence,
 )
+from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, AlertStatus, DeliveryStatus
 
 WEBHOOK, SLACK, AM = AlertChannel.WEBHOOK, AlertChannel.SLACK, AlertChannel.ALERTMANAGER
 T0 = 1_800_000_000.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nethical_otel import instrument_detector
 from nethical_otel.alerting import get_alert_manager
-from nethical_otel.alerting.span_processor import alerting_levels
+from nethical_otel.alerting.intake.span_processor import alerting_levels
 from tests._support.alerting import settings, settled, wait_for_history
 from tests._support.pipeline import capture
 from tests._support.recorder import RecordingServer

@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
-from nethical_otel.alerting.grouping import Entry
+from nethical_otel.alerting.grouping.entries import Entry
+from nethical_otel.alerting.grouping.routing import ChannelDecision, Router
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, DeliveryStatus
-from nethical_otel.alerting.outbox import Accepted, Store
-from nethical_otel.alerting.routing import ChannelDecision, Router
+from nethical_otel.alerting.store import Accepted, Store
 
 OVERFLOW_REASON = "over alerting.max_groups_per_source: counted in its source's overflow group"
 Outcomes = Counter[tuple[AlertChannel, AlertSeverity, DeliveryStatus]]
@@ -52,34 +52,32 @@ def record(
             channel_names = names[submission.channels] = tuple(c.value for c in submission.channels)
         accepted.append(Accepted(submission.alert, channel_names, submission.metadata, now, entry.count))
     result = Recorded([])
-    store.begin()
     router.begin()
     try:
-        result.ids = ids = store.insert_alerts(accepted)
-        routed: list[tuple[int, ChannelDecision, int | None]] = []
-        unrouted: list[tuple[int, str, DeliveryStatus, str]] = []
-        occurrences: list[tuple[int, float, str | None, str | None, float | None, int]] = []
-        for entry, alert_id in zip(entries, ids, strict=True):
-            alert = entry.submission.alert
-            occurrences.extend((alert_id, *row) for row in entry.occurrences(occurrences_per_alert))
-            channels = []
-            for channel in entry.submission.channels:
-                known = announced(entry, channel) if announced is not None else None
-                if channel not in configured or known is not None:
-                    status, reason = known or (DeliveryStatus.FAILED, f"channel {channel.value} is not configured")
-                    unrouted.append((alert_id, channel.value, status, reason))
-                    result.outcomes[(channel, alert.severity, status)] += entry.count if known is None else 0
-                else:
-                    channels.append(channel)
-            for decision in router.route(alert, alert_id, channels, now, entry.count, entry.since, entry.source):
-                routed.append(_decided(store, decision, entry, alert_id, now, result))
-        store.insert_deliveries(routed)
-        store.insert_unrouted(unrouted)
-        store.insert_occurrences(occurrences)
-        store.save_groups(router.take_changed())
-        store.commit()
+        with store.transaction():
+            result.ids = ids = store.outbox.insert_alerts(accepted)
+            routed: list[tuple[int, ChannelDecision, int | None]] = []
+            unrouted: list[tuple[int, str, DeliveryStatus, str]] = []
+            occurrences: list[tuple[int, float, str | None, str | None, float | None, int]] = []
+            for entry, alert_id in zip(entries, ids, strict=True):
+                alert = entry.submission.alert
+                occurrences.extend((alert_id, *row) for row in entry.occurrences(occurrences_per_alert))
+                channels = []
+                for channel in entry.submission.channels:
+                    known = announced(entry, channel) if announced is not None else None
+                    if channel not in configured or known is not None:
+                        status, reason = known or (DeliveryStatus.FAILED, f"channel {channel.value} is not configured")
+                        unrouted.append((alert_id, channel.value, status, reason))
+                        result.outcomes[(channel, alert.severity, status)] += entry.count if known is None else 0
+                    else:
+                        channels.append(channel)
+                for decision in router.route(alert, alert_id, channels, now, entry.count, entry.since, entry.source):
+                    routed.append(_decided(store, decision, entry, alert_id, now, result))
+            store.outbox.insert_deliveries(routed)
+            store.outbox.insert_unrouted(unrouted)
+            store.outbox.insert_occurrences(occurrences)
+            store.groups.save(router.take_changed())
     except BaseException:
-        store.rollback()
         router.rollback()
         raise
     router.commit()
@@ -93,7 +91,7 @@ def _decided(
     channel = decision.channel
     notification_id = None
     if decision.notification is not None:
-        notification_id = store.insert_notification(decision.notification, now)
+        notification_id = store.outbox.insert_notification(decision.notification, now)
         result.woken.add(channel)
         if entry.count > 1:  # the rest of the batch rides on this notification
             rest = DeliveryStatus.OVERFLOW if entry.overflow else DeliveryStatus.GROUPED

@@ -15,7 +15,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from nethical_otel import semconv
-from nethical_otel.alerting.intake import Intake
+from nethical_otel.alerting.intake.queue import Intake
 from nethical_otel.decorator import Threat
 
 _LEVEL = semconv.ATTR_THREAT_LEVEL

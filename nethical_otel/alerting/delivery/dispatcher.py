@@ -35,13 +35,13 @@ import aiohttp
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, Tracer
 
 from nethical_otel import semconv
-from nethical_otel.alerting._http_tracing import client_trace_config
 from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel, Delivery, HttpChannel, Outcome
+from nethical_otel.alerting.delivery.http_tracing import client_trace_config
+from nethical_otel.alerting.engine.spool import STORE_ERRORS
+from nethical_otel.alerting.grouping.routing import PlannedNotification
 from nethical_otel.alerting.model import AlertChannel, DeliveryStatus, Notification
-from nethical_otel.alerting.outbox import DueNotification, Store
-from nethical_otel.alerting.routing import PlannedNotification
-from nethical_otel.alerting.spool import STORE_ERRORS
+from nethical_otel.alerting.store import DueNotification, Store
 
 _logger = logging.getLogger("nethical_otel.alerting")
 
@@ -210,7 +210,7 @@ class _Worker:
         if self.paused_until > now:
             return False
         try:
-            due = self.dispatcher._store.next_due(self.kind, self.unwritten)
+            due = self.dispatcher._store.outbox.next_due(self.kind, self.unwritten)
         except STORE_ERRORS:
             return False
         return due is not None and due <= now
@@ -247,11 +247,11 @@ class _Worker:
                     busy = {*self.inflight, *self.unwritten}
                     free = CONCURRENCY_PER_CHANNEL - len(self.inflight)
                     if free > 0:
-                        for notification_id in store.due(self.kind, now, free, busy):
+                        for notification_id in store.outbox.due(self.kind, now, free, busy):
                             self.inflight[notification_id] = asyncio.get_running_loop().create_task(
                                 self._attempt(notification_id)
                             )
-                    due = store.next_due(self.kind, {*busy, *self.inflight})
+                    due = store.outbox.next_due(self.kind, {*busy, *self.inflight})
                     if self.unwritten:
                         due = min(due or now + 1.0, now + 1.0)  # try the store again soon
                     wait = None if due is None else max(0.0, due - time.time())
@@ -273,7 +273,7 @@ class _Worker:
     async def _attempt(self, notification_id: int) -> None:
         dispatcher = self.dispatcher
         try:
-            due = dispatcher._store.load(notification_id)
+            due = dispatcher._store.outbox.load(notification_id)
             if due is None:  # delivered or taken over meanwhile
                 return
             attempts = due.attempts + 1
@@ -337,7 +337,7 @@ class _Worker:
         now = time.time()
         outcome = delivery.outcome
         if outcome is Outcome.SENT:
-            store.mark_sent(due.id, attempts, now)
+            store.outbox.mark_sent(due.id, attempts, now)
             metrics.outcome(self.kind, severity, DeliveryStatus.SENT)
             metrics.delivered(self.kind, max(0.0, now - due.created_at))
             return
@@ -346,7 +346,7 @@ class _Worker:
             reason = delivery.reason or outcome.value
             if outcome is not Outcome.FAILED:
                 reason = f"gave up after {attempts} attempts over {age:.0f}s; last: {reason}"
-            store.mark_failed(due.id, attempts, reason, now)
+            store.outbox.mark_failed(due.id, attempts, reason, now)
             metrics.outcome(self.kind, severity, DeliveryStatus.FAILED)
             _logger.warning("alert notification to %s failed: %s", self.kind.value, reason)
             return
@@ -356,7 +356,7 @@ class _Worker:
         else:
             delay = policy.backoff(attempts)
         next_at = min(now + delay, due.created_at + policy.give_up_after)
-        store.mark_retry(due.id, attempts, next_at, delivery.reason or outcome.value, now)
+        store.outbox.mark_retry(due.id, attempts, next_at, delivery.reason or outcome.value, now)
         metrics.outcome(self.kind, severity, DeliveryStatus.RETRYING)
 
 

@@ -24,8 +24,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from nethical_otel.alerting.buckets import RateLimiter, TokenBucket
-from nethical_otel.alerting.fairness import SourceShares
+from nethical_otel.alerting.grouping.buckets import RateLimiter, TokenBucket
+from nethical_otel.alerting.grouping.fairness import SourceShares
+from nethical_otel.alerting.grouping.silences import Matcher, Silence, match_labels, matchers_from, new_silence
 from nethical_otel.alerting.model import (
     Alert,
     AlertChannel,
@@ -33,7 +34,6 @@ from nethical_otel.alerting.model import (
     AlertStatus,
     DeliveryStatus,
 )
-from nethical_otel.alerting.silences import Matcher, Silence, match_labels, matchers_from, new_silence
 
 REASON_FIRST = "first notification"
 REASON_REPEAT = "repeat interval elapsed"

@@ -20,14 +20,14 @@ from typing import Any
 
 from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel
-from nethical_otel.alerting.dispatcher import Dispatcher
-from nethical_otel.alerting.grouping import Entry, Grouping
-from nethical_otel.alerting.intake import Intake
+from nethical_otel.alerting.delivery.dispatcher import Dispatcher
+from nethical_otel.alerting.engine.recording import Outcomes, record
+from nethical_otel.alerting.engine.spool import STORE_ERRORS, Dropped, Held, Spool
+from nethical_otel.alerting.grouping.entries import Entry, Grouping
+from nethical_otel.alerting.grouping.routing import Router
+from nethical_otel.alerting.intake.queue import Intake
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, DeliveryStatus
-from nethical_otel.alerting.outbox import Store
-from nethical_otel.alerting.recording import Outcomes, record
-from nethical_otel.alerting.routing import Router
-from nethical_otel.alerting.spool import STORE_ERRORS, Dropped, Held, Spool
+from nethical_otel.alerting.store import Store
 from nethical_otel.config import AlertingConfig
 
 _logger = logging.getLogger("nethical_otel.alerting")
@@ -179,7 +179,7 @@ class Writer:
             self._dropped(spool.give_up("the process is shutting down"))
             self._dropped(self._pending_counts("the process is shutting down"))
         with contextlib.suppress(*STORE_ERRORS):
-            self.metrics.queue_depth(self.channels, self.store.active_by_channel())
+            self.metrics.queue_depth(self.channels, self.store.outbox.active_by_channel())
         dropped = intake.dropped
         if dropped > self._dropped_reported:
             self.metrics.dropped(dropped - self._dropped_reported)
@@ -196,17 +196,12 @@ class Writer:
                 gone = router.forget_idle(now, idle)
             changed = router.take_changed()
             if planned or gone or changed:
-                store.begin()
-                try:
+                with store.transaction():
                     for item in planned:
-                        notification_id = store.insert_notification(item, now)
-                        store.link_follow_up(item.alert.fingerprint, item.channel, notification_id)
-                    store.save_groups(changed)
-                    store.delete_groups(gone)
-                    store.commit()
-                except BaseException:
-                    store.rollback()
-                    raise
+                        notification_id = store.outbox.insert_notification(item, now)
+                        store.outbox.link_follow_up(item.alert.fingerprint, item.channel, notification_id)
+                    store.groups.save(changed)
+                    store.groups.delete(gone)
         except BaseException:
             router.rollback()
             raise
@@ -218,11 +213,11 @@ class Writer:
         store = self.store
         if now - self._last_renew >= RENEW_SECONDS:
             self._last_renew = now
-            store.renew(now)
-            if store.claim(now):
+            store.leases.renew(now)
+            if store.leases.claim(now):
                 self.dispatcher.wake_all()
             # Silences added by another process (or the CLI) sharing the file take effect here too.
-            self.router.silences = {silence.id: silence for silence in store.load_silences(now)}
+            self.router.silences = {silence.id: silence for silence in store.silences.load(now)}
         if now - self._last_maintenance >= MAINTENANCE_SECONDS:
             self.maintain(now)
 

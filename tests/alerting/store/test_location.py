@@ -11,7 +11,7 @@ import pytest
 
 import nethical_otel
 from nethical_otel.alerting import AlertManager
-from nethical_otel.alerting.location import default_path, open_store, resolve_path, service_name
+from nethical_otel.alerting.store.location import default_path, open_store, resolve_path, service_name
 from nethical_otel.config import ConfigError
 from tests._support.alerting import settings
 from tests._support.mounts import tmpfs

@@ -9,15 +9,14 @@ who names a new category per request costs one history row per batch, not one pe
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from nethical_otel import semconv
 from nethical_otel._text import Destination, clean
-from nethical_otel.alerting.identity import Identities, source_of_threat
-from nethical_otel.alerting.intake import RawThreat
+from nethical_otel.alerting.grouping.identity import Identities, source_of_threat
+from nethical_otel.alerting.intake.queue import RawThreat, Submission
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity
 
 THREAT_ALERT_NAME = "NethicalThreatDetected"
@@ -25,17 +24,6 @@ _TEMPLATES = 4096
 _LABEL_LIMIT = 256
 
 Occurrence = tuple[float, str | None, str | None, float | None, int]  # at, trace id, span id, confidence, count
-
-
-@dataclass
-class Submission:
-    """An alert handed to the intake by the API or a rule, with where it comes from."""
-
-    alert: Alert
-    channels: tuple[AlertChannel, ...]
-    metadata: dict[str, Any]
-    future: concurrent.futures.Future[int] | None = None
-    source: str = ""
 
 
 @dataclass

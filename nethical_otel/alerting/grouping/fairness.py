@@ -1,6 +1,6 @@
 """Fair delivery across sources: no detector or rule can take a channel's whole budget.
 
-Each source (see :mod:`~nethical_otel.alerting.identity`) has, on each channel:
+Each source (see :mod:`~nethical_otel.alerting.grouping.identity`) has, on each channel:
 
 * a *share*: a token bucket of ``source_share`` × the channel's ``max_alerts_per_minute``, so a flood from
   one detector always leaves tokens for the first notification of another;
@@ -13,7 +13,7 @@ Each source (see :mod:`~nethical_otel.alerting.identity`) has, on each channel:
 
 from __future__ import annotations
 
-from nethical_otel.alerting.buckets import RateLimiter
+from nethical_otel.alerting.grouping.buckets import RateLimiter
 from nethical_otel.alerting.model import AlertChannel
 
 _MAX_TURNS = 50_000

@@ -12,12 +12,16 @@ dropped, and then they are counted and logged.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from nethical_otel.alerting.model import Alert, AlertChannel
 
 _logger = logging.getLogger("nethical_otel.alerting")
 
@@ -36,6 +40,17 @@ class RawThreat(NamedTuple):
     span_id: int
     at: float
     occurrences: int = 1
+
+
+@dataclass
+class Submission:
+    """An alert handed to the intake by the API or a rule, with where it comes from."""
+
+    alert: Alert
+    channels: tuple[AlertChannel, ...]
+    metadata: dict[str, Any]
+    future: concurrent.futures.Future[int] | None = None
+    source: str = ""
 
 
 class Intake:

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nethical_otel.alerting.grouping import Submission
-from nethical_otel.alerting.intake import RawThreat
+from nethical_otel.alerting.intake.queue import RawThreat, Submission
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity
 from nethical_otel.semconv import ThreatLevel
 

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from nethical_otel.alerting.outbox import MEMORY, Store
+from nethical_otel.alerting.store import MEMORY, Store
 from nethical_otel.config import ConfigError, ConfigIssue
 
 _logger = logging.getLogger("nethical_otel.alerting")
