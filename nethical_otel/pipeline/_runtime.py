@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from opentelemetry.trace import Tracer
 
-from nethical_otel.metrics import Instruments, LabelCleaner
+from nethical_otel.metrics import ExemplarSource, Instruments, LabelCleaner
 
 if TYPE_CHECKING:
     from nethical_otel.decorator import Threat
@@ -49,6 +49,8 @@ class Runtime:
     tracer: Tracer | None
     capture_content: bool
     detectors: DetectorRegistry
+    # The exemplar filter, resolved at configure time (see nethical_otel.metrics.exemplar_source).
+    exemplars: ExemplarSource
     threat_listeners: list[ThreatListener] = field(default_factory=list)
 
 
