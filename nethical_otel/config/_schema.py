@@ -16,6 +16,7 @@ from nethical_otel.semconv import ExemplarFilter, LevelCase
 
 DEFAULT_SERVICE_NAME = "nethical"
 DEFAULT_METRICS_PORT = 9091
+DEFAULT_METRICS_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class PrometheusConfig:
 @dataclass(frozen=True)
 class MetricsServerConfig:
     enabled: bool = setting(True, doc="serve /metrics, /health and / over HTTP")
-    host: str = setting("127.0.0.1", doc="bind address; loopback unless you mean to expose it")
+    host: str = setting(DEFAULT_METRICS_HOST, doc="bind address; loopback unless you mean to expose it")
     port: int = setting(DEFAULT_METRICS_PORT, minimum=0, maximum=65535, doc="0 picks a free port")
 
 

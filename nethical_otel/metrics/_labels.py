@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nethical_otel._text import UNPRINTABLE, Destination, clean
+from nethical_otel._text import Destination, clean
 from nethical_otel.semconv import UNKNOWN, LevelCase
 
-INVALID_LABEL = UNPRINTABLE
+INVALID_LABEL = "invalid"  # the value of an object whose __str__ raises
 
 
 class LabelCleaner:
@@ -22,7 +22,7 @@ class LabelCleaner:
         self._case = {LevelCase.UPPER: str.upper, LevelCase.LOWER: str.lower}.get(level_case)
 
     def __call__(self, value: object) -> str:
-        return clean(value, Destination.LABEL, self.max_length) or UNKNOWN
+        return clean(value, Destination.LABEL, self.max_length, INVALID_LABEL) or UNKNOWN
 
     def level(self, value: object) -> str:
         """A threat level as a label value, in the configured case."""

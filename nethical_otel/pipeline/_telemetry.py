@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -31,7 +31,7 @@ from nethical_otel.metrics import (
 )
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
-from nethical_otel.pipeline._components import Component, build_components
+from nethical_otel.pipeline._components import Component, MetricsEndpoint, build_components
 from nethical_otel.pipeline._providers import (
     build_otlp_metric_reader,
     build_prometheus_reader,
@@ -42,9 +42,6 @@ from nethical_otel.pipeline._providers import (
 )
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
 from nethical_otel.semconv import INSTRUMENTATION_NAME, ExemplarFilter, LevelCase
-
-if TYPE_CHECKING:
-    from nethical_otel.server import MetricsServer
 
 _logger = logging.getLogger("nethical_otel")
 C = TypeVar("C", bound=Component)
@@ -74,7 +71,7 @@ class Telemetry:
         self.components = list(components)
         # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
         self._adopted_readers = adopted_readers
-        self.metrics_server: MetricsServer | None = None
+        self.metrics_server: MetricsEndpoint | None = None  # set by the metrics-server component
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
         self._shut_down = False
@@ -139,12 +136,6 @@ class Telemetry:
             self._background.stop(timeout)
 
     def _stop_io(self, timeout: float) -> None:
-        server, background = self.metrics_server, self._background
-        if server is not None and background is not None:
-            try:
-                background.run(server.stop(), timeout)
-            except Exception:
-                _logger.exception("stopping the metrics server failed")
         for component in reversed(self.components):
             try:
                 component.shutdown(timeout)
@@ -351,17 +342,10 @@ def _runtime(
 
 
 def _start(telemetry: Telemetry) -> None:
-    """Start the components and the metrics server, then make the pipeline the active one."""
-    config = telemetry.config
+    """Start the components (the metrics server among them), then make the pipeline the active one."""
     try:
         for component in telemetry.components:
             component.start(telemetry)
-        if config.metrics_server.enabled and telemetry.prometheus_registry is not None:
-            from nethical_otel.server import MetricsServer
-
-            server = MetricsServer(config.metrics_server.host, config.metrics_server.port, telemetry=telemetry)
-            telemetry.background.run(server.start())
-            telemetry.metrics_server = server
     except BaseException:
         telemetry.shutdown()
         raise
