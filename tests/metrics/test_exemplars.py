@@ -12,15 +12,18 @@ import time
 
 import pytest
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.metrics import Exemplar, MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest
+from prometheus_client.samples import Sample
 
 import nethical_otel
 from nethical_otel import instrument_detector, semconv
 from nethical_otel.config import ConfigError
 from nethical_otel.metrics import LabelCleaner, LocalBackend, NethicalMeterProvider, carry_exemplars
-from nethical_otel.metrics._provider import SUPPORTED_PROMETHEUS_EXPORTER
+from nethical_otel.metrics._provider import SUPPORTED_PROMETHEUS_EXPORTER, _attach
 from nethical_otel.monitoring import get_prometheus_metrics
 from tests._support.exposition import exemplars, samples
 from tests._support.pipeline import Captured, capture
@@ -201,9 +204,6 @@ def test_sdk_exemplars_of_a_foreign_meter_provider_reach_the_openmetrics_exposit
     registry = CollectorRegistry(auto_describe=False)
     reader = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False, registry=registry)
     assert carry_exemplars(reader)
-    from opentelemetry.sdk.metrics import MeterProvider
-    from prometheus_client.openmetrics.exposition import generate_latest
-
     provider = MeterProvider([reader])
     histogram = provider.get_meter("m").create_histogram("h", explicit_bucket_boundaries_advisory=[1.0, 2.0])
     tracer = TracerProvider().get_tracer("t")
@@ -282,3 +282,16 @@ def test_a_pipeline_builds_readers_whose_local_series_carry_exemplars():
     assert isinstance(point, HistogramDataPoint)
     (exemplar,) = point.exemplars
     assert (exemplar.value, exemplar.trace_id, exemplar.span_id, exemplar.time_unix_nano) == (0.3, 7, 8, at)
+
+
+def test_samples_laid_out_otherwise_than_expected_get_no_exemplar_and_stay_as_they_are():
+    point = NumberDataPoint({"k": "v"}, 0, 1, 3, [Exemplar({}, 1, 5, 7, 9)])
+    samples = [Sample("x_total", {"k": "v"}, 3.0), Sample("x_created", {"k": "v"}, 1.0)]  # one sample too many
+    assert not _attach(samples, 0, [point])
+    assert [sample.exemplar for sample in samples] == [None, None]
+    shifted = [Sample("x_created", {"k": "v"}, 1.0)]  # a sample that is not the counter's
+    assert not _attach(shifted, 0, [point])
+    assert shifted[0].exemplar is None
+    laid_out = [Sample("x_total", {"k": "v"}, 3.0)]
+    assert _attach(laid_out, 0, [point])
+    assert laid_out[0].exemplar.labels == {"trace_id": f"{9:032x}", "span_id": f"{7:016x}"}
