@@ -9,6 +9,8 @@ import pytest
 
 from nethical_otel import instrument_detector
 from nethical_otel.alerting import get_alert_manager
+from nethical_otel.alerting.intake import RawThreat
+from nethical_otel.alerting.spool import Spool
 from nethical_otel.config import ConfigError, load_config
 from nethical_otel.monitoring import get_prometheus_metrics
 from tests._support.alerting import settings, settled, wait_for_history
@@ -105,3 +107,9 @@ def test_normalisation_is_off_by_default_and_an_unknown_case_is_a_config_error()
     problem = "prometheus.threat_level_case: 'title' is not one of as_given, upper, lower"
     with pytest.raises(ConfigError, match=re.escape(problem)):
         load_config({"prometheus": {"threat_level_case": "title"}})
+
+
+def test_the_alert_stores_fallback_treats_a_critical_level_as_critical_in_any_case(tmp_path):
+    spool = Spool(capacity=10, path=str(tmp_path / "alerts.sqlite3"), critical_level="CRITICAL")
+    for level, critical in (("critical", True), ("Critical", True), ("CRITICAL", True), ("high", False)):
+        assert spool.is_critical(RawThreat("pi", level, "jailbreak", None, 0, 0, 0.0)) is critical, level
