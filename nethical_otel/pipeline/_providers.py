@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import CollectorRegistry
 
 from nethical_otel.config import DEFAULT_SERVICE_NAME, Config, OtlpConfig
+from nethical_otel.metrics import carry_exemplars
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
 
@@ -67,6 +68,7 @@ def build_prometheus_reader(config: Config) -> tuple[PrometheusMetricReader, Col
         scope_info_enabled=False,
         registry=registry,
     )
+    carry_exemplars(reader)
     return reader, registry
 
 
