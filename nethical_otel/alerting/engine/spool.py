@@ -13,7 +13,6 @@ go first, then the oldest CRITICAL ones; whatever is given up, there or at shutd
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from nethical_otel.semconv import ThreatLevel
 
 _logger = logging.getLogger("nethical_otel.alerting")
 
-STORE_ERRORS = (sqlite3.DatabaseError,)  # OperationalError (full, locked, read-only, I/O) and corruption
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 30.0
 

@@ -24,9 +24,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from nethical_otel.alerting.grouping.buckets import RateLimiter, TokenBucket
+from nethical_otel.alerting.grouping.buckets import RateLimiter
 from nethical_otel.alerting.grouping.fairness import SourceShares
-from nethical_otel.alerting.grouping.silences import Matcher, Silence, match_labels, matchers_from, new_silence
+from nethical_otel.alerting.grouping.silences import Silence, match_labels
 from nethical_otel.alerting.model import (
     Alert,
     AlertChannel,
@@ -39,18 +39,6 @@ REASON_FIRST = "first notification"
 REASON_REPEAT = "repeat interval elapsed"
 REASON_RESOLVED = "alert resolved"
 REASON_RESEND = "re-sent while firing"
-# The buckets' and silences' original home was here.
-__all__ = [
-    "Matcher",
-    "RateLimiter",
-    "Router",
-    "RoutingPolicy",
-    "Silence",
-    "TokenBucket",
-    "match_labels",
-    "matchers_from",
-    "new_silence",
-]
 
 
 # Groups -------------------------------------------------------------------------------------------

@@ -87,6 +87,23 @@ def new_silence(
     return Silence(uuid.uuid4().hex, matchers, starts_at, ends_at, comment, created_at)
 
 
+def silence_from(
+    spec: Mapping[str, str] | Iterable[Matcher | tuple[str, str, str]],
+    duration_seconds: float | None,
+    ends_at: float | None,
+    starts_at: float | None,
+    comment: str,
+    now: float,
+) -> Silence:
+    """A silence from the arguments of ``add_silence``: matchers, and an end or a duration."""
+    start = now if starts_at is None else starts_at
+    if ends_at is None:
+        if duration_seconds is None:
+            raise ValueError("add_silence needs duration_seconds or ends_at")
+        ends_at = start + duration_seconds
+    return new_silence(matchers_from(spec), start, ends_at, comment, now)
+
+
 def match_labels(alert: Alert) -> dict[str, str]:
     """The labels silences match on: the alert's own, plus ``alertname`` and ``severity``."""
     return {**alert.labels, "alertname": alert.name, "severity": alert.severity.value}

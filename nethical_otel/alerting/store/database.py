@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 MEMORY = ":memory:"
+STORE_ERRORS = (sqlite3.DatabaseError,)  # OperationalError (full, locked, read-only, I/O) and corruption
 SQLITE_LOCK = threading.Lock()
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from nethical_otel.alerting.grouping.buckets import RateLimiter
 from nethical_otel.alerting.grouping.routing import (
     REASON_FIRST,
     REASON_REPEAT,
     REASON_RESEND,
     REASON_RESOLVED,
-    Matcher,
-    RateLimiter,
     Router,
     RoutingPolicy,
-    matchers_from,
-    new_silence,
 )
+from nethical_otel.alerting.grouping.silences import Matcher, matchers_from, new_silence
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, AlertStatus, DeliveryStatus
 
 WEBHOOK, SLACK, AM = AlertChannel.WEBHOOK, AlertChannel.SLACK, AlertChannel.ALERTMANAGER
