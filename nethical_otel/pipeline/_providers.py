@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, MetricsData, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import CollectorRegistry
 
 from nethical_otel.config import DEFAULT_SERVICE_NAME, Config, OtlpConfig
+from nethical_otel.metrics import EncodablePrometheusMetricReader, encodable_metrics, encodable_resource
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
 
@@ -43,7 +44,8 @@ def build_resource(config: Config) -> Resource:
     if SERVICE_INSTANCE_ID not in from_env.attributes:
         # Unique per process, so pre-fork workers pushing OTLP stay distinct series.
         attributes[SERVICE_INSTANCE_ID] = str(uuid.uuid4())
-    return from_env.merge(Resource(attributes))
+    # OTEL_RESOURCE_ATTRIBUTES may carry bytes that are not UTF-8 (decoded as lone surrogates).
+    return encodable_resource(from_env.merge(Resource(attributes)))
 
 
 def otlp_endpoint(otlp: OtlpConfig, signal: str, environ: Mapping[str, str]) -> str | None:
@@ -58,16 +60,25 @@ def otlp_endpoint(otlp: OtlpConfig, signal: str, environ: Mapping[str, str]) -> 
     return None
 
 
-def build_prometheus_reader(config: Config) -> tuple[PrometheusMetricReader, CollectorRegistry]:
+def build_prometheus_reader(config: Config) -> tuple[EncodablePrometheusMetricReader, CollectorRegistry]:
     # A private registry per pipeline: two readers on prometheus_client's global REGISTRY would print
     # every family twice.
     registry = CollectorRegistry(auto_describe=False)
-    reader = PrometheusMetricReader(
+    reader = EncodablePrometheusMetricReader(
         disable_target_info=not config.prometheus.target_info,
         scope_info_enabled=False,
         registry=registry,
     )
     return reader, registry
+
+
+class EncodablePeriodicReader(PeriodicExportingMetricReader):
+    """The SDK's periodic OTLP reader, whose exports always encode (see :func:`encodable_metrics`)."""
+
+    def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
+        encodable = encodable_metrics(metrics_data)
+        if encodable is not None:
+            super()._receive_metrics(encodable, timeout_millis, **kwargs)
 
 
 def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
@@ -79,7 +90,7 @@ def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
         timeout=config.otlp.timeout_seconds,
     )
     interval = config.otlp.export_interval_seconds
-    return PeriodicExportingMetricReader(
+    return EncodablePeriodicReader(
         exporter, export_interval_millis=interval * 1000 if interval is not None else None
     )
 

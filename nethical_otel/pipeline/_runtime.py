@@ -49,6 +49,8 @@ class Runtime:
     tracer: Tracer | None
     capture_content: bool
     detectors: DetectorRegistry
+    # Free-text span attributes (captured arguments and results, exception messages) are cut to this.
+    attribute_max_length: int
     threat_listeners: list[ThreatListener] = field(default_factory=list)
 
 
