@@ -6,6 +6,7 @@ from nethical_otel.config._fields import Secret, Url, redact_url
 from nethical_otel.config._loader import CONFIG_ENV_VAR, ConfigError, ConfigIssue, ConfigSource, load_config
 from nethical_otel.config._profiling import ProfilingConfig
 from nethical_otel.config._schema import (
+    DEFAULT_METRICS_HOST,
     DEFAULT_METRICS_PORT,
     DEFAULT_SERVICE_NAME,
     Config,
@@ -21,6 +22,7 @@ from nethical_otel.config._schema import (
 
 __all__ = [
     "CONFIG_ENV_VAR",
+    "DEFAULT_METRICS_HOST",
     "DEFAULT_METRICS_PORT",
     "DEFAULT_SERVICE_NAME",
     "AlertRulesConfig",

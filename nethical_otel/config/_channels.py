@@ -59,4 +59,5 @@ class ChannelSettings:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     request_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-request timeout")
 
-    __post_init__ = hide_url_credentials
+    def __post_init__(self) -> None:
+        hide_url_credentials(self)

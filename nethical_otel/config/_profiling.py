@@ -50,4 +50,5 @@ class ProfilingConfig:
         128, minimum=8, maximum=4096, doc="span names and other dynamic tag values are cut to this length"
     )
 
-    __post_init__ = hide_url_credentials
+    def __post_init__(self) -> None:
+        hide_url_credentials(self)

@@ -15,6 +15,7 @@ from nethical_otel.config._profiling import ProfilingConfig
 
 DEFAULT_SERVICE_NAME = "nethical"
 DEFAULT_METRICS_PORT = 9091
+DEFAULT_METRICS_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,14 @@ class PrometheusConfig:
 @dataclass(frozen=True)
 class MetricsServerConfig:
     enabled: bool = setting(True, doc="serve /metrics, /health and / over HTTP")
-    host: str = setting("127.0.0.1", doc="bind address; loopback unless you mean to expose it")
+    host: str = setting(DEFAULT_METRICS_HOST, doc="bind address; loopback unless you mean to expose it")
     port: int = setting(DEFAULT_METRICS_PORT, minimum=0, maximum=65535, doc="0 picks a free port")
     # Prometheus gives up on a scrape after 10 s by default: every timeout here is well above that.
     max_connections: int = setting(
         64,
         minimum=1,
         maximum=100_000,
-        doc="open connections; past it a new one replaces the longest-waiting idle one, or is refused when none is idle",
+        doc="open connections; past it a new one replaces the longest idle one, or is refused when none is idle",
     )
     header_timeout_seconds: float = setting(
         30.0,
@@ -84,7 +85,8 @@ class OtlpConfig:
         None, minimum=0.1, maximum=3600.0, doc="metric push interval (default OTEL_METRIC_EXPORT_INTERVAL or 60 s)"
     )
 
-    __post_init__ = hide_url_credentials
+    def __post_init__(self) -> None:
+        hide_url_credentials(self)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class ShutdownConfig:
         5.0,
         minimum=0.0,
         maximum=3600.0,
-        doc="shutdown() and reconfiguring return within this; exports still in flight past it are abandoned, and logged",
+        doc="shutdown() and reconfiguring return within this; exports still in flight then are abandoned, and logged",
     )
     at_exit_timeout_seconds: float = setting(
         2.0, minimum=0.0, maximum=3600.0, doc="the same bound for the shutdown nethical_otel runs at interpreter exit"

@@ -70,7 +70,7 @@ def read_document(path: Path) -> Any:
             "save the file as UTF-8"
         ) from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except ConfigSyntaxError:
         raise
     except yaml.YAMLError as error:

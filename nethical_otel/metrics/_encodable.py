@@ -46,21 +46,19 @@ def _valid_attributes(attributes: Mapping[str, Any] | None) -> Mapping[str, Any]
     return fixed if changed else attributes
 
 
+def _valid_point(point: Any) -> Any:
+    attributes = _valid_attributes(point.attributes)
+    return point if attributes is point.attributes else dataclasses.replace(point, attributes=attributes)
+
+
 def _valid_metric(metric: Metric) -> Metric:
-    points = metric.data.data_points
-    fixed_points = []
-    changed = False
-    for point in points:
-        attributes = _valid_attributes(point.attributes)
-        if attributes is not point.attributes:
-            point = dataclasses.replace(point, attributes=attributes)
-            changed = True
-        fixed_points.append(point)
+    data: Any = metric.data
+    points = [_valid_point(point) for point in data.data_points]
+    changed = any(a is not b for a, b in zip(points, data.data_points, strict=True))
     description, unit = _valid(metric.description), _valid(metric.unit)
     if not changed and description is metric.description and unit is metric.unit:
         return metric
-    data = dataclasses.replace(metric.data, data_points=fixed_points) if changed else metric.data
-    return Metric(metric.name, description, unit, data)
+    return Metric(metric.name, description, unit, dataclasses.replace(data, data_points=points) if changed else data)
 
 
 def _valid_scope(scope_metrics: ScopeMetrics) -> ScopeMetrics:
@@ -99,4 +97,6 @@ class EncodablePrometheusMetricReader(PrometheusMetricReader):
     """A PrometheusMetricReader whose exposition always encodes (see :func:`encodable_metrics`)."""
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
-        super()._receive_metrics(encodable_metrics(metrics_data), timeout_millis, **kwargs)
+        encodable = encodable_metrics(metrics_data)
+        if encodable is not None:
+            super()._receive_metrics(encodable, timeout_millis, **kwargs)

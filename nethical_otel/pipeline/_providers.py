@@ -90,9 +90,7 @@ def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
         timeout=config.otlp.timeout_seconds,
     )
     interval = config.otlp.export_interval_seconds
-    return EncodablePeriodicReader(
-        exporter, export_interval_millis=interval * 1000 if interval is not None else None
-    )
+    return EncodablePeriodicReader(exporter, export_interval_millis=interval * 1000 if interval is not None else None)
 
 
 def build_tracer_provider(

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Sequence
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -24,7 +24,7 @@ from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend, Nethi
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
 from nethical_otel.pipeline._bounded import Step, remaining, run_all_within, run_within
-from nethical_otel.pipeline._components import Component, build_components
+from nethical_otel.pipeline._components import Component, MetricsEndpoint, build_components
 from nethical_otel.pipeline._providers import (
     build_otlp_metric_reader,
     build_prometheus_reader,
@@ -35,9 +35,6 @@ from nethical_otel.pipeline._providers import (
 )
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
 from nethical_otel.semconv import INSTRUMENTATION_NAME
-
-if TYPE_CHECKING:
-    from nethical_otel.server import MetricsServer
 
 _logger = logging.getLogger("nethical_otel")
 C = TypeVar("C", bound=Component)
@@ -67,7 +64,7 @@ class Telemetry:
         self.components = list(components)
         # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
         self._adopted_readers = adopted_readers
-        self.metrics_server: MetricsServer | None = None
+        self.metrics_server: MetricsEndpoint | None = None  # set by the metrics-server component
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
         self._shut_down = False
@@ -125,7 +122,7 @@ class Telemetry:
             current.runtime = None
         late: list[str] = []
         if os.getpid() == self._pid:
-            late += self._stop_io(deadline)
+            late += self._stop_components(deadline)
         # else: a forked child's copy. The server, the I/O thread and the components' threads live in the
         # parent; the child only flushes what it recorded itself through the (fork-aware) SDK providers.
         late += run_all_within(deadline, self._provider_steps(deadline))
@@ -151,11 +148,8 @@ class Telemetry:
             )
         return steps
 
-    def _stop_io(self, deadline: float) -> list[str]:
+    def _stop_components(self, deadline: float) -> list[str]:
         late: list[str] = []
-        server, background = self.metrics_server, self._background
-        if server is not None and background is not None:
-            late += run_within(deadline, "stopping the metrics server", lambda: background.run(server.stop()))
         for component in reversed(self.components):
             stop = partial(component.shutdown, remaining(deadline))
             late += run_within(deadline, f"shutting down {component.name}", stop)
@@ -358,17 +352,10 @@ def _runtime(
 
 
 def _start(telemetry: Telemetry) -> None:
-    """Start the components and the metrics server, then make the pipeline the active one."""
-    config = telemetry.config
+    """Start the components (the metrics server among them), then make the pipeline the active one."""
     try:
         for component in telemetry.components:
             component.start(telemetry)
-        if config.metrics_server.enabled and telemetry.prometheus_registry is not None:
-            from nethical_otel.server import MetricsServer
-
-            server = MetricsServer(config.metrics_server.host, config.metrics_server.port, telemetry=telemetry)
-            telemetry.background.run(server.start())
-            telemetry.metrics_server = server
     except BaseException:
         telemetry.shutdown()
         raise
