@@ -27,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import StreamReader, web
 
@@ -40,7 +40,13 @@ Count = Callable[[str], None]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class _ClientErrorsAtDebug(logging.LoggerAdapter[logging.Logger]):
+if TYPE_CHECKING:
+    _Adapter = logging.LoggerAdapter[logging.Logger]
+else:  # not subscriptable at run time before Python 3.11
+    _Adapter = logging.LoggerAdapter
+
+
+class _ClientErrorsAtDebug(_Adapter):
     """aiohttp's server logger, for what reaches it here: requests a client got wrong."""
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
@@ -158,7 +164,7 @@ class ConnectionGuard:
             response = await _respond(request, handler)
             try:
                 await asyncio.wait_for(_deliver(request, response), self.settings.response_timeout_seconds)
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not yet the built-in TimeoutError on Python 3.10
                 if connection is not None and isinstance(protocol, web.RequestHandler):
                     self._close(protocol, semconv.SERVER_CLOSE_RESPONSE_TIMEOUT)
                     connection = None
