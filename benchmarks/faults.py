@@ -21,46 +21,17 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests._support.net import black_hole, closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "security.md"
 START, END = "<!-- faults-benchmark:start -->", "<!-- faults-benchmark:end -->"
 VARIANTS = ("no collector", "healthy collector", "black-holed collector", "refused connections")
 PERCENTILES = (50.0, 99.0, 99.9)
-
-
-@contextlib.contextmanager
-def black_hole() -> Iterator[int]:
-    """A TCP port that accepts every connection and never sends a byte back."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for connection in held:
-            connection.close()
-        listener.close()
-
-
-def closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
