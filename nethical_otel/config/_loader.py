@@ -327,7 +327,7 @@ def _shown(value: Any) -> str:
     """A short repr, bounded whatever ``value`` is: an alias-expanded list, a huge integer, an object
     whose repr raises."""
     if isinstance(value, int) and value.bit_length() > 200:
-        return f"of {int(value.bit_length() * math.log10(2)) + 1} digits"
+        return f"of about {int((value.bit_length() - 1) * math.log10(2)) + 1} digits"
     try:
         text = _repr.repr(value)
     except Exception:
