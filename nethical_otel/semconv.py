@@ -186,7 +186,8 @@ OUTCOME = "outcome"
 ALERTS = MetricSpec(
     "nethical_alerts",
     MetricKind.COUNTER,
-    "Alert notifications by channel, severity and outcome (sent, failed, rate_limited, grouped, silenced, dropped)",
+    "Alert notifications by channel, severity and outcome (sent, failed, rate_limited, grouped, silenced, overflow,"
+    " dropped)",
     (CHANNEL, SEVERITY, OUTCOME),
 )
 ALERT_DELIVERY_LATENCY = MetricSpec(
@@ -205,7 +206,7 @@ ALERT_QUEUE_DEPTH = MetricSpec(
     (CHANNEL,),
     valid_min=0.0,
 )
-ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying")
+ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying", "overflow")
 
 # The metrics server's own protection against stalled and hostile clients (see nethical_otel.server).
 SERVER_CLOSE_HEADER_TIMEOUT = "header_timeout"

@@ -164,7 +164,7 @@ def _banner(telemetry: Telemetry) -> None:
         f"  metrics   {url}/metrics",
         f"  health    {url}/health",
         f"  try       curl -s {url}/metrics | grep nethical_threats_detected_total",
-        "  Prometheus scraping this port answers the PromQL examples in the README.",
+        "  Prometheus scraping this port answers the PromQL cookbook (docs/promql.md).",
     ]
     if telemetry.config.alerting.enabled:
         lines += [

@@ -14,10 +14,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 _logger = logging.getLogger("nethical_otel")
 
 Step = tuple[str, Callable[[], object]]
+
+
+class Exporter(Protocol):
+    """What an abandoned exporter is told: stop retrying, skip what is still queued."""
+
+    def shutdown(self) -> Any: ...
 
 
 def remaining(deadline: float) -> float:
@@ -43,6 +50,15 @@ def run_all_within(deadline: float, steps: Sequence[Step]) -> list[str]:
 def run_within(deadline: float, name: str, step: Callable[[], object]) -> list[str]:
     """Run one step; ``[name]`` when it is still running at ``deadline``, else ``[]``."""
     return run_all_within(deadline, [(name, step)])
+
+
+def stop_abandoned(exporters: Sequence[Exporter]) -> None:
+    """Shut ``exporters`` down without waiting: a step left running past its deadline then ends as soon as
+    its exporter notices (the OTLP exporters abort their retries), instead of retrying in the background."""
+    for exporter in exporters:
+        threading.Thread(
+            target=_logged, args=("stopping an exporter", exporter.shutdown), name="nethical-otel stop", daemon=True
+        ).start()
 
 
 def _logged(name: str, step: Callable[[], object]) -> None:

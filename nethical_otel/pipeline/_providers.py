@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from nethical_otel.config import DEFAULT_SERVICE_NAME, Config, OtlpConfig
 from nethical_otel.metrics import EncodablePrometheusMetricReader, encodable_metrics, encodable_resource
+from nethical_otel.pipeline._bounded import Exporter
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
 
@@ -81,7 +82,8 @@ class EncodablePeriodicReader(PeriodicExportingMetricReader):
             super()._receive_metrics(encodable, timeout_millis, **kwargs)
 
 
-def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
+def build_otlp_metric_reader(config: Config, endpoint: str, exporters: list[Exporter]) -> MetricReader:
+    """The periodic OTLP metric reader; its exporter is added to ``exporters``."""
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
     exporter = OTLPMetricExporter(
@@ -89,13 +91,19 @@ def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
         headers=_otlp_headers(config.otlp),
         timeout=config.otlp.timeout_seconds,
     )
+    exporters.append(exporter)
     interval = config.otlp.export_interval_seconds
     return EncodablePeriodicReader(exporter, export_interval_millis=interval * 1000 if interval is not None else None)
 
 
 def build_tracer_provider(
-    config: Config, resource: Resource, environ: Mapping[str, str], span_processors: Sequence[SpanProcessor]
+    config: Config,
+    resource: Resource,
+    environ: Mapping[str, str],
+    span_processors: Sequence[SpanProcessor],
+    exporters: list[Exporter],
 ) -> TracerProvider:
+    """The tracer provider, with an OTLP span exporter when configured (added to ``exporters``)."""
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for processor in span_processors:
         provider.add_span_processor(processor)
@@ -106,6 +114,7 @@ def build_tracer_provider(
         exporter = OTLPSpanExporter(
             endpoint=endpoint or None, headers=_otlp_headers(config.otlp), timeout=config.otlp.timeout_seconds
         )
+        exporters.append(exporter)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 

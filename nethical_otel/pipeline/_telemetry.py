@@ -23,7 +23,7 @@ from nethical_otel.config import Config, ConfigSource, load_config
 from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend, NethicalMeterProvider, SdkBackend
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
-from nethical_otel.pipeline._bounded import Step, remaining, run_all_within, run_within
+from nethical_otel.pipeline._bounded import Exporter, Step, remaining, run_all_within, run_within, stop_abandoned
 from nethical_otel.pipeline._components import Component, MetricsEndpoint, build_components
 from nethical_otel.pipeline._providers import (
     build_otlp_metric_reader,
@@ -54,6 +54,7 @@ class Telemetry:
         runtime: Runtime | None = None,
         components: Sequence[Component] = (),
         adopted_readers: Sequence[MetricReader] | None = None,
+        exporters: Sequence[Exporter] = (),
     ) -> None:
         self.config = config
         self.resource = resource
@@ -64,6 +65,7 @@ class Telemetry:
         self.components = list(components)
         # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
         self._adopted_readers = adopted_readers
+        self._exporters = list(exporters)  # the OTLP exporters built here, stopped if shutdown abandons them
         self.metrics_server: MetricsEndpoint | None = None  # set by the metrics-server component
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
@@ -128,6 +130,8 @@ class Telemetry:
         late += run_all_within(deadline, self._provider_steps(deadline))
         if self._background is not None and os.getpid() == self._pid:
             self._background.stop(remaining(deadline))
+        if late:
+            stop_abandoned(self._exporters)
         self._report_late(late, budget)
 
     def _provider_steps(self, deadline: float) -> list[Step]:
@@ -245,9 +249,10 @@ def _build(
     if config.prometheus.enabled:
         prometheus_reader, registry = build_prometheus_reader(config)
         readers.append(prometheus_reader)
+    exporters: list[Exporter] = []
     metrics_endpoint = otlp_endpoint(config.otlp, "metrics", environ)
     if metrics_endpoint is not None:
-        readers.append(build_otlp_metric_reader(config, metrics_endpoint))
+        readers.append(build_otlp_metric_reader(config, metrics_endpoint, exporters))
     for component in components:
         readers.extend(component.metric_readers())
     readers.extend(extra_readers)
@@ -256,7 +261,7 @@ def _build(
     tracer_provider = None
     if config.tracing.enabled:
         processors = [p for component in components for p in component.span_processors()]
-        tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors])
+        tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors], exporters)
 
     runtime = _runtime(config, instruments, clean, tracer_provider)
     telemetry = Telemetry(
@@ -267,6 +272,7 @@ def _build(
         prometheus_registry=registry,
         runtime=runtime,
         components=components,
+        exporters=exporters,
     )
     _start(telemetry)
     _globals.install(_live_tracer_provider, _live_meter_provider)

@@ -1,7 +1,7 @@
 """Delivery under faults, against real HTTP servers on 127.0.0.1: 5xx, 429 with Retry-After, timeouts,
 permanent 4xx, giving up, and recovery; one failing channel never delays or re-sends another.
 
-Measured numbers are printed (``pytest -s``) for the README.
+Measured numbers are printed (``pytest -s``) for docs/alerting.md.
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def test_an_outage_then_recovery_delivers_every_alert_and_duplicates_share_their
         tmp_path,
         webhook_url=f"{receiver.url}/hook",
         max_alerts_per_minute=1000,
+        max_groups_per_source=100,
         request_timeout_seconds=0.5,
     ) as manager:
         started = time.monotonic()

@@ -11,11 +11,12 @@ import logging
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import nethical_otel
 from nethical_otel import instrument_detector
-from tests._support.net import black_hole, closed_port
+from tests._support.net import black_hole, closed_port, wait_until
 
 SLACK_SECONDS = 4.0
 
@@ -39,6 +40,10 @@ def busy_pipeline(endpoint: str) -> nethical_otel.Telemetry:
     return telemetry
 
 
+def abandoned_steps() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("nethical-otel ")]
+
+
 def test_shutdown_returns_within_its_timeout_when_the_collector_never_answers(caplog):
     with black_hole() as port:
         telemetry = busy_pipeline(f"http://127.0.0.1:{port}")
@@ -49,6 +54,9 @@ def test_shutdown_returns_within_its_timeout_when_the_collector_never_answers(ca
 
     assert elapsed < 2.0 + SLACK_SECONDS
     assert "did not finish within 2.0 s" in caplog.text  # what was abandoned is said, not silent
+    # The abandoned exporters were told to stop: once the collector goes away they give up, they do not
+    # retry in the background for the rest of the process's life.
+    wait_until(lambda: not abandoned_steps(), 30, "the abandoned export steps to end")
 
 
 def test_the_exit_hook_is_bounded_by_its_setting_when_the_collector_never_answers():
@@ -84,3 +92,4 @@ def test_credentials_in_an_otlp_endpoint_never_appear_in_logs_or_reprs(caplog):
     assert secret not in shown and "http://****@127.0.0.1" in shown
     assert "Connection refused" in caplog.text  # the exporters did report their failures
     assert secret not in caplog.text
+    wait_until(lambda: not abandoned_steps(), 30, "the abandoned export steps to end")
