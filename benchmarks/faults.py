@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tests._support.net import black_hole, closed_port
@@ -81,7 +81,7 @@ def measure_calls(url: str | None, calls: int) -> None:
     os._exit(_emit(samples))  # the black-holed exporter threads must not delay the measurement's end
 
 
-def _emit(samples: list[float]) -> int:
+def _emit(samples: Sequence[float]) -> int:
     print(json.dumps(samples))
     sys.stdout.flush()
     return 0
@@ -93,9 +93,9 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[index]
 
 
-def latency(calls: int, rounds: int) -> dict[str, list[float]]:
-    """Samples per variant; each round starts every variant in a fresh process, in rotating order."""
-    samples: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+def latency(calls: int, rounds: int) -> dict[str, list[list[float]]]:
+    """Samples per variant and round; each round starts every variant in a fresh process, in rotating order."""
+    samples: dict[str, list[list[float]]] = {variant: [] for variant in VARIANTS}
     for round_ in range(rounds):
         order = VARIANTS[round_ % len(VARIANTS) :] + VARIANTS[: round_ % len(VARIANTS)]
         for variant in order:
@@ -108,7 +108,7 @@ def latency(calls: int, rounds: int) -> dict[str, list[float]]:
                     check=True,
                     timeout=600,
                 )
-            samples[variant].extend(json.loads(out.stdout.strip().splitlines()[-1]))
+            samples[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
     return samples
 
 
@@ -173,15 +173,16 @@ def stalled_connections(count: int = 20) -> tuple[float, int, int]:
     return elapsed, held, after
 
 
-def table(samples: dict[str, list[float]], shutdown: float, stalled: tuple[float, int, int]) -> list[str]:
+def table(samples: dict[str, list[list[float]]], shutdown: float, stalled: tuple[float, int, int]) -> list[str]:
     rows = [
-        "| OTLP export to | calls | p50 µs | p99 µs | p99.9 µs |",
-        "|---|---:|---:|---:|---:|",
+        "| OTLP export to | calls | p50 µs | p99 µs | p99.9 µs | p99.9 of each round, µs |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for variant in VARIANTS:
-        values = samples[variant]
+        values = [sample for round_ in samples[variant] for sample in round_]
         cells = " | ".join(f"{percentile(values, p) / 1000:.1f}" for p in PERCENTILES)
-        rows.append(f"| {variant} | {len(values):,} | {cells} |")
+        per_round = sorted(percentile(round_, 99.9) / 1000 for round_ in samples[variant])
+        rows.append(f"| {variant} | {len(values):,} | {cells} | {', '.join(f'{p:.0f}' for p in per_round)} |")
     elapsed, held, after = stalled
     rows += [
         "",
@@ -208,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     samples = latency(calls, rounds)
     shutdown = shutdown_seconds()
     stalled = stalled_connections()
+    load = os.getloadavg()[0]
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d', time.gmtime())}; {rounds} rounds of {calls:,} detector calls per "
-        "variant, each in a fresh process, bursts of 100 calls 1 ms apart. Command: "
-        f"`python -m benchmarks.faults{' --quick' if args.quick else ''}`.",
+        f"Measured {time.strftime('%Y-%m-%d', time.gmtime())} on {os.cpu_count()} cores at load average "
+        f"{load:.1f}; {rounds} rounds of {calls:,} detector calls per variant, each in a fresh process, bursts of "
+        f"100 calls 1 ms apart. Command: `python -m benchmarks.faults{' --quick' if args.quick else ''}`.",
         "",
         *table(samples, shutdown, stalled),
     ]

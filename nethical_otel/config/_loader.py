@@ -35,6 +35,7 @@ _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 _MISSING = object()
 _SHOWN_ISSUES = 50  # a message lists this many problems; ConfigError.issues keeps them all
 _SHOWN_KEY_LENGTH = 64
+_LINE_LENGTH = 1000  # one problem of a ConfigError, cut with an ellipsis
 _repr = reprlib.Repr()
 _repr.maxlevel, _repr.maxstring, _repr.maxother = 2, 60, 60
 _repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 4
@@ -48,7 +49,7 @@ class ConfigIssue:
     def __str__(self) -> str:
         # One line, whatever keys and values the document held: the message goes to logs and terminals.
         text = f"{self.path}: {self.problem}" if self.path else self.problem
-        return clean(text, Destination.LINE, 1000)
+        return clean(text, Destination.LINE, _LINE_LENGTH)
 
 
 class ConfigError(ValueError):
@@ -59,7 +60,7 @@ class ConfigError(ValueError):
         lines = [f"  - {issue}" for issue in issues[:_SHOWN_ISSUES]]
         if len(issues) > _SHOWN_ISSUES:
             lines.append(f"  - ... and {len(issues) - _SHOWN_ISSUES} more problems")
-        super().__init__(f"invalid nethical_otel {clean(source, Destination.LINE, 1000)}:\n" + "\n".join(lines))
+        super().__init__(f"invalid nethical_otel {clean(source, Destination.LINE, _LINE_LENGTH)}:\n" + "\n".join(lines))
 
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config | None

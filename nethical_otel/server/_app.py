@@ -12,13 +12,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from nethical_otel import semconv
 from nethical_otel._version import __version__
 from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, MetricsServerConfig
+from nethical_otel.metrics import Family
 from nethical_otel.server._guard import ConnectionGuard
 from nethical_otel.server._negotiation import choose_format
 
@@ -42,7 +43,7 @@ class MetricsServer:
         telemetry: Telemetry | None = None,
         settings: MetricsServerConfig | None = None,
     ):
-        """``settings`` bound what clients can hold (timeouts, connections); only their limits are read here."""
+        """``settings`` bound what clients can hold (timeouts, connections); host and port are the arguments."""
         self.host = host
         self._requested_port = port
         self._telemetry = telemetry
@@ -99,7 +100,7 @@ class MetricsServer:
         if runner is not None:
             await runner.cleanup()
 
-    def _closures(self) -> Any:
+    def _closures(self) -> Family | None:
         telemetry = self._pipeline()
         instruments = telemetry.instruments if telemetry is not None else None
         return instruments.family(semconv.METRICS_SERVER_CONNECTIONS_CLOSED) if instruments is not None else None
