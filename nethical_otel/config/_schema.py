@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from nethical_otel.config._alerting import AlertingConfig
 from nethical_otel.config._fields import Secret, hide_url_credentials, setting
 from nethical_otel.config._profiling import ProfilingConfig
+from nethical_otel.semconv import ExemplarFilter, LevelCase
 
 DEFAULT_SERVICE_NAME = "nethical"
 DEFAULT_METRICS_PORT = 9091
@@ -34,6 +35,18 @@ class PrometheusConfig:
         2000, minimum=1, maximum=1_000_000, doc="series per metric before folding into an overflow series"
     )
     label_value_max_length: int = setting(128, minimum=8, maximum=4096, doc="label values are cut to this length")
+    exemplar_filter: str | None = setting(
+        None,
+        choices=tuple(choice.value for choice in ExemplarFilter),
+        doc="measurements that carry an exemplar: trace_based (inside a sampled span), always_on, always_off "
+        "(unset: OTEL_METRICS_EXEMPLAR_FILTER, then trace_based)",
+    )
+    threat_level_case: str = setting(
+        LevelCase.AS_GIVEN.value,
+        choices=tuple(choice.value for choice in LevelCase),
+        doc="threat levels in labels, span attributes and alerts: as_given (as the detector spelled them), "
+        "upper or lower",
+    )
 
 
 @dataclass(frozen=True)

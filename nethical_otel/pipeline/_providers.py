@@ -19,7 +19,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import CollectorRegistry
 
 from nethical_otel.config import DEFAULT_SERVICE_NAME, Config, OtlpConfig
-from nethical_otel.metrics import EncodablePrometheusMetricReader, encodable_metrics, encodable_resource
+from nethical_otel.metrics import (
+    EncodablePrometheusMetricReader,
+    carry_exemplars,
+    encodable_metrics,
+    encodable_resource,
+)
 from nethical_otel.pipeline._bounded import Exporter
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
@@ -70,6 +75,7 @@ def build_prometheus_reader(config: Config) -> tuple[EncodablePrometheusMetricRe
         scope_info_enabled=False,
         registry=registry,
     )
+    carry_exemplars(reader)
     return reader, registry
 
 
