@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nethical_otel.cli._output import say
+
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("rules", help="export the predefined alert rules")
@@ -32,18 +34,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from nethical_otel._text import Destination, clean
     from nethical_otel.alerting.rules import export
-    from nethical_otel.config import ConfigError, load_config
+    from nethical_otel.config import load_config
 
-    try:
-        config = load_config(args.config).alerting.rules
-    except ConfigError as error:
-        print(clean(error, Destination.TERMINAL, 4096), file=sys.stderr)
-        return 2
+    config = load_config(args.config).alerting.rules  # a ConfigError is reported by the command line itself
     if args.output is None:
         if args.check:
-            print("--check needs --output", file=sys.stderr)
+            say("nethical-otel rules export: --check needs --output", sys.stderr)
             return 2
         sys.stdout.write(export.prometheus(config).rules)
         return 0
@@ -54,9 +51,9 @@ def run_export(args: argparse.Namespace) -> int:
     if args.check:
         stale = [path for path, text in files if not path.is_file() or path.read_text(encoding="utf-8") != text]
         for path in stale:
-            print(f"{clean(str(path), Destination.TERMINAL, 1024)} differs from the export", file=sys.stderr)
+            say(f"{path} differs from the export", sys.stderr)
         return 1 if stale else 0
     for path, text in files:
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {clean(str(path), Destination.TERMINAL, 1024)}")
+        say(f"wrote {path}")
     return 0

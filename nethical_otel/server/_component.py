@@ -29,7 +29,7 @@ class MetricsServerComponent(Component):
     def start(self, telemetry: Telemetry) -> None:
         if telemetry.prometheus_registry is None:  # prometheus.enabled is false: nothing to serve
             return
-        server = MetricsServer(self.config.host, self.config.port, telemetry=telemetry)
+        server = MetricsServer(self.config.host, self.config.port, telemetry=telemetry, settings=self.config)
         self._background = telemetry.background
         self._background.run(server.start())
         self.server = server
