@@ -272,6 +272,16 @@ ALERT_QUEUE_DEPTH = MetricSpec(
     (CHANNEL,),
     valid_min=0.0,
 )
+PEER = "peer"
+ALERT_PEER_UP = MetricSpec(
+    "nethical_alert_peer_up",
+    MetricKind.GAUGE,
+    "Whether the last notification posted to this Alertmanager peer was accepted (1) or not (0), by peer"
+    " (scheme://host:port)",
+    (PEER,),
+    valid_min=0.0,
+    valid_max=1.0,
+)
 # The ``outcome`` values of nethical_alerts_total: every delivery status but the two that are not outcomes.
 ALERT_OUTCOMES = tuple(s for s in DeliveryStatus if s not in (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED))
 NO_CHANNEL = "none"  # the channel label of occurrences dropped before any channel was chosen

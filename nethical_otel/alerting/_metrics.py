@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from nethical_otel import semconv
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, DeliveryStatus
-from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend
+from nethical_otel.metrics import Family, Instruments, LabelCleaner, LocalBackend
 
 
 class AlertMetrics:
@@ -18,6 +18,8 @@ class AlertMetrics:
         self._alerts = instruments.family(semconv.ALERTS)
         self._latency = instruments.family(semconv.ALERT_DELIVERY_LATENCY)
         self._depth = instruments.family(semconv.ALERT_QUEUE_DEPTH)
+        self._instruments = instruments
+        self._peer_up: Family | None = None  # only with an Alertmanager cluster or peer
 
     def declare(self, channels: Iterable[AlertChannel]) -> None:
         """Expose each channel's sent and failed counts (and delivery latency) at zero from the start, so the
@@ -39,6 +41,13 @@ class AlertMetrics:
 
     def delivered(self, channel: AlertChannel, seconds: float) -> None:
         self._latency.child(channel.value).record(seconds)
+
+    def peers(self, answers: Iterable[tuple[str, bool]]) -> None:
+        """Whether each Alertmanager peer posted to accepted the notification (1) or not (0)."""
+        for peer, accepted in answers:
+            if self._peer_up is None:
+                self._peer_up = self._instruments.family(semconv.ALERT_PEER_UP)
+            self._peer_up.child(peer).record(1.0 if accepted else 0.0)
 
     def queue_depth(self, channels: Mapping[AlertChannel, object], active: Mapping[str, int]) -> None:
         for channel in channels:

@@ -59,11 +59,23 @@ class ChannelSettings:
     webhook_max_body_bytes: int = setting(
         262_144, minimum=4096, maximum=16 * 2**20, doc="webhook bodies above this get their values cut until they fit"
     )
-    alertmanager_url: str | None = setting(
-        None, url=True, doc="Alertmanager base URL, e.g. http://alertmanager:9093 (credentials in it are hidden)"
+    alertmanager_url: tuple[str, ...] = setting(
+        default_factory=tuple,
+        url=True,
+        doc="Alertmanager base URL, e.g. http://alertmanager:9093, or a list of the peers of an Alertmanager"
+        " cluster: each notification is posted to every peer (credentials in them are hidden)",
+    )
+    alertmanager_peer_attempts: int = setting(
+        3,
+        minimum=1,
+        maximum=10,
+        doc="attempts per Alertmanager peer within one delivery (0.5 s apart, doubling); a notification is"
+        " delivered once one peer accepts it",
     )
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     request_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-request timeout")
 
     def __post_init__(self) -> None:
+        if isinstance(self.alertmanager_url, str):  # one URL, as before clusters: a cluster of one
+            object.__setattr__(self, "alertmanager_url", (self.alertmanager_url,))
         hide_url_credentials(self)

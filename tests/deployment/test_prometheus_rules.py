@@ -72,8 +72,8 @@ def test_every_rule_is_unit_tested_firing_and_not_firing():
     assert silent == set(alert_rules()), "rules never tested staying quiet"
 
 
-def test_prometheus_sends_alerts_to_the_stacks_alertmanager():
+def test_prometheus_sends_alerts_to_every_peer_of_the_stacks_alertmanager_cluster():
     config = load_yaml(PROMETHEUS_CONFIG)
     (alertmanagers,) = config["alerting"]["alertmanagers"]
-    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093", "alertmanager-2:9093"]}]
     assert config["rule_files"] == [ALERT_RULES.name]

@@ -9,23 +9,17 @@ import traceback
 import aiohttp
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
-from nethical_otel.alerting.channels import Channel, Delivery, HttpChannel, Outcome
+from nethical_otel.alerting.channels import Channel, Delivery, Outcome
 from nethical_otel.alerting.model import Notification
 
 _logger = logging.getLogger("nethical_otel.alerting")
 
-# Beyond the channel's own request timeout: a channel that does not return by then is treated as a timeout.
+# Beyond the channel's own limit: a channel that does not return by then is treated as a timeout.
 _GRACE_SECONDS = 5.0
-_SMTP_STEPS = 8
 
 
 def hard_timeout(channel: Channel) -> float:
-    """An HTTP channel's limit covers its whole request; a non-HTTP channel's (SMTP) covers each step of a
-    conversation of up to eight (connect, EHLO, STARTTLS, EHLO, AUTH, MAIL, RCPT, DATA)."""
-    timeout = getattr(channel, "timeout_seconds", None)
-    limit = float(timeout) if isinstance(timeout, (int, float)) else 30.0
-    steps = 1 if isinstance(channel, HttpChannel) else _SMTP_STEPS
-    return limit * steps + _GRACE_SECONDS
+    return channel.attempt_limit + _GRACE_SECONDS
 
 
 async def attempt(

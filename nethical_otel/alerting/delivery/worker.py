@@ -91,7 +91,9 @@ class ChannelWorker:
         return due is not None and due <= now
 
     async def deliver(self, notification: Notification) -> Delivery:
-        return await attempt(self.channel, notification, self.context.session(), self.hard_timeout)
+        delivery = await attempt(self.channel, notification, self.context.session(), self.hard_timeout)
+        self.context.metrics.peers(delivery.peers)
+        return delivery
 
     # The loop ---------------------------------------------------------------------------------------
     async def _run(self) -> None:
