@@ -50,10 +50,14 @@ class AlertingConfig(ChannelSettings):
     rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
     # Where alerts come from.
     threat_alert_level: str = setting(
-        "HIGH", choices=THREAT_LEVEL_CHOICES, doc="detector threats at or above this level raise an alert"
+        ThreatLevel.HIGH.value,
+        choices=THREAT_LEVEL_CHOICES,
+        doc="detector threats at or above this level raise an alert",
     )
     critical_threat_level: str = setting(
-        "CRITICAL", choices=THREAT_LEVEL_CHOICES, doc="threat alerts at or above this level are CRITICAL, else WARNING"
+        ThreatLevel.CRITICAL.value,
+        choices=THREAT_LEVEL_CHOICES,
+        doc="threat alerts at or above this level are CRITICAL, else WARNING",
     )
     event_resolve_after_seconds: float = setting(
         300.0,

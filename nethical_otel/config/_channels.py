@@ -47,7 +47,9 @@ class ChannelSettings:
         default_factory=tuple, doc="Discord user ids pinged on alerts at or above mention_severity"
     )
     mention_severity: str = setting(
-        "critical", choices=SEVERITY_NAMES, doc="lowest severity of a firing alert that gets the configured mentions"
+        AlertSeverity.CRITICAL.value,
+        choices=SEVERITY_NAMES,
+        doc="lowest severity of a firing alert that gets the configured mentions",
     )
     pagerduty_api_key: Secret | None = setting(None, doc="PagerDuty Events API v2 routing key (32 characters)")
     pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, url=True, doc="PagerDuty Events API v2 endpoint")

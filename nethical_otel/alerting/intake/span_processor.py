@@ -31,7 +31,7 @@ def alerting_levels(minimum: str) -> frozenset[str]:
 
 
 class ThreatSpanProcessor(SpanProcessor):
-    def __init__(self, intake: Intake, minimum_level: str = "HIGH") -> None:
+    def __init__(self, intake: Intake, minimum_level: str = semconv.ThreatLevel.HIGH.value) -> None:
         self._intake = intake
         self._levels = alerting_levels(minimum_level)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from nethical_otel import semconv
-from nethical_otel.semconv import MetricSpec
+from nethical_otel.semconv import AlertChannel, AlertSeverity, DeliveryStatus, MetricSpec
 
 STEPS = 30  # every example's series run this many steps
 
@@ -67,7 +67,7 @@ def _calls(detector: str, per_step: tuple[float, ...]) -> Observations:
 
 
 def _threats(detector: str, per_step: float) -> Series:
-    labels = {_D: detector, semconv.THREAT_LEVEL: "HIGH", semconv.THREAT_CATEGORY: "jailbreak"}
+    labels = {_D: detector, semconv.THREAT_LEVEL: semconv.ThreatLevel.HIGH.value, semconv.THREAT_CATEGORY: "jailbreak"}
     return grows(semconv.THREATS_DETECTED, per_step, **labels)
 
 
@@ -78,8 +78,12 @@ def _cache(cache: str, hits: float | None, misses: float) -> tuple[Series, ...]:
     return tuple(found)
 
 
-def _failed(channel: str, sequence: Sequence[float | None]) -> Series:
-    labels = {semconv.CHANNEL: channel, semconv.SEVERITY: "warning", semconv.OUTCOME: "failed", "instance": "a"}
+def _alerts(channel: AlertChannel, severity: AlertSeverity, outcome: DeliveryStatus) -> dict[str, str]:
+    return {semconv.CHANNEL: channel.value, semconv.SEVERITY: severity.value, semconv.OUTCOME: outcome.value}
+
+
+def _failed(channel: AlertChannel, sequence: Sequence[float | None]) -> Series:
+    labels = {**_alerts(channel, AlertSeverity.WARNING, DeliveryStatus.FAILED), "instance": "a"}
     return values(semconv.ALERTS, sequence, **labels)
 
 
@@ -138,12 +142,12 @@ EXAMPLES: dict[str, Example] = {
         "Failures fire at once, on a counter that grows and on one that first appears with its first failure;"
         " sent notifications, and failures older than the window, do not.",
         (
-            _failed("slack", [0, 0, 0, 0, 0, 1]),
-            _failed("webhook", [*_ABSENT, 1]),
+            _failed(AlertChannel.SLACK, [0, 0, 0, 0, 0, 1]),
+            _failed(AlertChannel.WEBHOOK, [*_ABSENT, 1]),
             values(
                 semconv.ALERTS,
                 [float(3 * step) for step in range(STEPS + 1)],
-                **{semconv.CHANNEL: "pagerduty", semconv.SEVERITY: "critical", semconv.OUTCOME: "sent"},
+                **_alerts(AlertChannel.PAGERDUTY, AlertSeverity.CRITICAL, DeliveryStatus.SENT),
             ),
         ),
         (4, 6, 20),

@@ -120,7 +120,6 @@ class RuleSpec:
     key: str | None = None
     title: str = ""
     channels: tuple[AlertChannel, ...] = ()
-    min_volume: bool = True  # rates and quantiles need alerting.rules.min_requests in the window
 
     @property
     def in_process(self) -> bool:
@@ -128,7 +127,8 @@ class RuleSpec:
 
     @property
     def guarded(self) -> bool:
-        return self.min_volume and isinstance(self.measure, (Ratio, Quantile))
+        """Rates and quantiles need ``alerting.rules.min_requests`` in the window."""
+        return isinstance(self.measure, (Ratio, Quantile))
 
     def window(self, settings: Any) -> float | None:
         """The window in seconds: ``alerting.rules.window_seconds`` when set, else the rule's own."""
