@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -25,8 +24,6 @@ from nethical_otel.alerting.model import AlertChannel, DeliveryStatus
 from nethical_otel.alerting.store import Store
 from nethical_otel.alerting.store.database import STORE_ERRORS
 from nethical_otel.config import AlertingConfig
-
-_logger = logging.getLogger("nethical_otel.alerting")
 
 FROM_MEMORY = "routed from memory while the store could not be written"
 

@@ -166,4 +166,3 @@ RULES: tuple[RuleSpec, ...] = (
 )
 IN_PROCESS: tuple[RuleSpec, ...] = tuple(rule for rule in RULES if rule.in_process)
 BY_KEY = {rule.key: rule for rule in IN_PROCESS}
-BY_ALERTNAME = {rule.alertname: rule for rule in RULES}
