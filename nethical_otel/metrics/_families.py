@@ -14,13 +14,14 @@ refusal of NaN, infinite and out-of-range values; they differ only in where a re
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import sys
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any, Protocol
 
 from opentelemetry.metrics import Meter
@@ -232,13 +233,29 @@ class LocalFamily(Family):
         return self._child_type(self.spec, attributes, self._reject)
 
 
-class ReaderState:
-    """What one reader was last sent, to turn cumulative local values into deltas when it asks for them."""
+class Scope(enum.Enum):
+    """Which values a reader is given (multiprocess mode; a single process has only its own)."""
 
-    def __init__(self, start_time_ns: int, delta: bool) -> None:
+    OWN = "own"  # this process's cells (OTLP per worker)
+    MERGED = "merged"  # every worker's cells (/metrics, rule evaluation)
+    MERGED_IF_PRIMARY = "merged_if_primary"  # merged, from one process only (merged OTLP)
+
+
+class ReaderState:
+    """What one reader was last sent, to turn cumulative values into deltas when it asks for them."""
+
+    def __init__(self, start_time_ns: int, delta: bool, scope: Scope = Scope.MERGED) -> None:
         self.delta = delta
+        self.scope = scope
         self.last_time_ns = start_time_ns
-        self.previous: dict[int, Any] = {}
+        self.previous: dict[Hashable, Any] = {}
+
+
+# One series as collection sees it, from this process's cells or merged from the workers' files.
+# key: stable identity across collections (for deltas); counts: per bucket, +Inf last.
+CounterSeries = tuple[Hashable, dict[str, Any], float, bool]  # key, attributes, value, declared
+GaugeSeries = tuple[Hashable, dict[str, Any], float]  # key, attributes, value
+HistogramSeries = tuple[Hashable, dict[str, Any], list[int], float, float, float, bool]  # counts, sum, min, max
 
 
 class LocalBackend:
@@ -247,68 +264,91 @@ class LocalBackend:
     def __init__(self, clean: LabelCleaner, cardinality_limit: int) -> None:
         self.clean = clean
         self._limit = cardinality_limit
-        self._families: list[LocalFamily] = []
+        self._families: list[Family] = []
         self.start_time_ns = time.time_ns()
 
-    def family(self, spec: MetricSpec, reject: Reject) -> LocalFamily:
+    @property
+    def families(self) -> list[Family]:
+        return self._families
+
+    def family(self, spec: MetricSpec, reject: Reject) -> Family:
         created = LocalFamily(spec, self.clean, self._limit, reject)
         self._families.append(created)
         return created
 
-    def new_reader_state(self, delta: bool) -> ReaderState:
-        return ReaderState(self.start_time_ns, delta)
+    def new_reader_state(self, delta: bool, scope: Scope = Scope.MERGED) -> ReaderState:
+        return ReaderState(self.start_time_ns, delta, scope)
 
-    def collect(self, state: ReaderState) -> list[Metric]:
-        now = time.time_ns()
-        start = state.last_time_ns if state.delta else self.start_time_ns
-        temporality = AggregationTemporality.DELTA if state.delta else AggregationTemporality.CUMULATIVE
-        metrics: list[Metric] = []
-        for family in self._families:
-            data: Any
-            spec = family.spec
-            if spec.kind is MetricKind.COUNTER:
-                points: list[Any] = []
-                for child in family.points():
-                    value = child.value
-                    if state.delta:
-                        value, state.previous[id(child)] = value - state.previous.get(id(child), 0.0), value
-                    if child.value or child.declared:
-                        points.append(NumberDataPoint(child.attributes, start, now, _number(value)))
-                data = Sum(points, temporality, is_monotonic=True) if points else None
-            elif spec.kind is MetricKind.GAUGE:
-                points = [
-                    NumberDataPoint(child.attributes, start, now, child.value)
-                    for child in family.points()
-                    if child.value is not None
-                ]
-                data = Gauge(points) if points else None
-            else:
-                points = [p for child in family.points() if (p := _histogram_point(child, state, start, now))]
-                data = Histogram(points, temporality) if points else None
-            if data is not None:
-                metrics.append(Metric(spec.name, spec.description, spec.unit, data))
-        state.last_time_ns = now
-        return metrics
+    def collect(self, state: ReaderState) -> list[Metric] | None:
+        """The data for one reader; ``None`` when this process exports nothing to it."""
+        return build_metrics([(f.spec, local_series(f)) for f in self._families], state, self.start_time_ns)
+
+
+def local_series(family: Family) -> list[Any]:
+    """The series of this process's in-memory cells of ``family``."""
+    spec = family.spec
+    if spec.kind is MetricKind.COUNTER:
+        return [(id(c), c.attributes, c.value, c.declared) for c in family.points() if isinstance(c, LocalCounter)]
+    if spec.kind is MetricKind.GAUGE:
+        return [(id(c), c.attributes, c.value) for c in family.points() if isinstance(c, LocalGauge)]
+    series = []
+    for child in family.points():
+        if isinstance(child, LocalHistogram):
+            counts, _count, total, low, high = child.snapshot()
+            series.append((id(child), child.attributes, counts, total, low, high, child.declared))
+    return series
+
+
+def build_metrics(families: list[tuple[MetricSpec, list[Any]]], state: ReaderState, start_ns: int) -> list[Metric]:
+    """SDK metric data for these series: cumulative, or deltas since the reader's last collection."""
+    now = time.time_ns()
+    start = state.last_time_ns if state.delta else start_ns
+    temporality = AggregationTemporality.DELTA if state.delta else AggregationTemporality.CUMULATIVE
+    metrics: list[Metric] = []
+    for spec, series in families:
+        data: Any
+        if spec.kind is MetricKind.COUNTER:
+            points: list[Any] = []
+            for key, attributes, total, declared in series:
+                value = total
+                if state.delta:
+                    value, state.previous[key] = total - state.previous.get(key, 0.0), total
+                if total or declared:
+                    points.append(NumberDataPoint(attributes, start, now, _number(value)))
+            data = Sum(points, temporality, is_monotonic=True) if points else None
+        elif spec.kind is MetricKind.GAUGE:
+            points = [NumberDataPoint(a, start, now, v) for _key, a, v in series if v is not None and not math.isnan(v)]
+            data = Gauge(points) if points else None
+        else:
+            points = [p for item in series if (p := _histogram_point(spec, item, state, start, now))]
+            data = Histogram(points, temporality) if points else None
+        if data is not None:
+            metrics.append(Metric(spec.name, spec.description, spec.unit, data))
+    state.last_time_ns = now
+    return metrics
 
 
 def _number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def _histogram_point(child: LocalHistogram, state: ReaderState, start: int, now: int) -> HistogramDataPoint | None:
-    counts, count, total, low, high = child.snapshot()
+def _histogram_point(
+    spec: MetricSpec, series: HistogramSeries, state: ReaderState, start: int, now: int
+) -> HistogramDataPoint | None:
+    key, attributes, counts, total, low, high, declared = series
+    count = sum(counts)
     if not count:
-        if not child.declared:
+        if not declared:
             return None
         low = high = 0.0
     if state.delta:
-        previous = state.previous.get(id(child))
-        state.previous[id(child)] = (counts, count, total)
+        previous = state.previous.get(key)
+        state.previous[key] = (counts, count, total)
         if previous is not None:
             counts = [a - b for a, b in zip(counts, previous[0], strict=True)]
             count, total = count - previous[1], total - previous[2]
     # min and max are lifetime extremes; the exporter for Prometheus ignores them.
-    return HistogramDataPoint(child.attributes, start, now, count, total, counts, child._bounds, low, high)
+    return HistogramDataPoint(attributes, start, now, count, total, counts, spec.buckets, low, high)
 
 
 # SDK backend ----------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ evaluator) renders them with the SDK's own exporters, naming rules and temporali
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
@@ -25,7 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from nethical_otel._version import __version__
-from nethical_otel.metrics._families import LocalBackend
+from nethical_otel.metrics._families import LocalBackend, Scope
 from nethical_otel.semconv import INSTRUMENTATION_NAME
 
 SCOPE = InstrumentationScope(INSTRUMENTATION_NAME, __version__)
@@ -39,9 +39,12 @@ class NethicalMeterProvider(MeterProvider):
         local: LocalBackend,
         metric_readers: Sequence[MetricReader] = (),
         resource: Resource | None = None,
+        reader_scopes: Mapping[MetricReader, Scope] | None = None,
         **kwargs: Any,
     ) -> None:
         self._local = local
+        # Multiprocess mode: which values each reader gets (merged unless said otherwise).
+        self._scopes = dict(reader_scopes or {})
         self._resource = resource or Resource.create({})
         super().__init__(metric_readers=metric_readers, resource=self._resource, **kwargs)
         for reader in metric_readers:
@@ -57,7 +60,7 @@ class NethicalMeterProvider(MeterProvider):
         # that compare exposition whole guard against a change.
         sdk_collect = self._measurement_consumer.collect
         delta = reader._instrument_class_temporality[_Counter] is AggregationTemporality.DELTA
-        state = self._local.new_reader_state(delta)
+        state = self._local.new_reader_state(delta, self._scopes.get(reader, Scope.MERGED))
         state_lock = threading.Lock()
         resource = self._resource
 
@@ -65,6 +68,8 @@ class NethicalMeterProvider(MeterProvider):
             collected = sdk_collect(metric_reader, timeout_millis)
             with state_lock:
                 local = self._local.collect(state)
+            if local is None:  # multiprocess mode: another process exports the merged view
+                return None
             if not local:
                 return collected
             ours = ScopeMetrics(scope=SCOPE, metrics=local, schema_url="")
