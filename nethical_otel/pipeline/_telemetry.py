@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import concurrent.futures
 import logging
 import os
 import threading
@@ -18,16 +20,28 @@ from prometheus_client import CollectorRegistry
 
 from nethical_otel._version import __version__
 from nethical_otel.config import Config, ConfigSource, load_config
-from nethical_otel.metrics import Instruments, LabelCleaner, LocalBackend, NethicalMeterProvider, SdkBackend
+from nethical_otel.metrics import (
+    Instruments,
+    LabelCleaner,
+    LocalBackend,
+    MultiprocessBackend,
+    MultiprocessDir,
+    NethicalMeterProvider,
+    Scope,
+    SdkBackend,
+    role,
+)
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
 from nethical_otel.pipeline._components import Component, build_components
 from nethical_otel.pipeline._providers import (
+    build_multiprocess_dir,
     build_otlp_metric_reader,
     build_prometheus_reader,
     build_resource,
     build_tracer_provider,
     otlp_endpoint,
+    otlp_scope,
     sdk_disabled,
 )
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
@@ -54,6 +68,7 @@ class Telemetry:
         runtime: Runtime | None = None,
         components: Sequence[Component] = (),
         adopted_readers: Sequence[MetricReader] | None = None,
+        multiprocess: MultiprocessDir | None = None,
     ) -> None:
         self.config = config
         self.resource = resource
@@ -65,6 +80,9 @@ class Telemetry:
         # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
         self._adopted_readers = adopted_readers
         self.metrics_server: MetricsServer | None = None
+        # Multiprocess mode: the directory of the workers' metric files (None in a single process).
+        self.multiprocess = multiprocess
+        self._serve_retry: concurrent.futures.Future[None] | None = None
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
         self._shut_down = False
@@ -90,6 +108,11 @@ class Telemetry:
             if self._background is None:
                 self._background = BackgroundLoop()
             return self._background
+
+    def is_evaluating_process(self) -> bool:
+        """Whether metric rules are evaluated here: always in one process; in multiprocess mode, in one
+        process of the directory (the pre-fork master, else the oldest live worker), over the merged view."""
+        return self.multiprocess is None or self.multiprocess.is_primary()
 
     def component(self, kind: type[C]) -> C | None:
         """The running component of type ``kind`` (for instance the alerting pipeline), if enabled."""
@@ -125,10 +148,18 @@ class Telemetry:
                     self.meter_provider.shutdown(timeout_millis=timeout * 1000)
         except Exception:  # e.g. an OTLP endpoint that does not answer in time: report, keep shutting down
             _logger.exception("flushing telemetry at shutdown failed")
+        if self.multiprocess is not None:
+            # Last: nothing records any more. This worker's counters and histograms join the archive now.
+            try:
+                self.multiprocess.close(fold=True)
+            except OSError:
+                _logger.exception("folding this worker's metrics into %s failed", self.multiprocess.path)
         if self._background is not None and os.getpid() == self._pid:
             self._background.stop(timeout)
 
     def _stop_io(self, timeout: float) -> None:
+        if self._serve_retry is not None:
+            self._serve_retry.cancel()
         server, background = self.metrics_server, self._background
         if server is not None and background is not None:
             try:
@@ -209,11 +240,31 @@ def _build(
     config: Config, extra_readers: Sequence[MetricReader], extra_processors: Sequence[SpanProcessor]
 ) -> Telemetry:
     environ = os.environ
-    resource = build_resource(config)
     clean = LabelCleaner(config.prometheus.label_value_max_length)
-    local = LocalBackend(clean, config.prometheus.cardinality_limit)
+    directory = build_multiprocess_dir(config, environ)
+    limit = config.prometheus.cardinality_limit
+    local = LocalBackend(clean, limit) if directory is None else MultiprocessBackend(clean, limit, directory)
+    try:
+        return _build_on(config, local, directory, extra_readers, extra_processors)
+    except BaseException:
+        if directory is not None:
+            directory.close(fold=True)
+        raise
+
+
+def _build_on(
+    config: Config,
+    local: LocalBackend,
+    directory: MultiprocessDir | None,
+    extra_readers: Sequence[MetricReader],
+    extra_processors: Sequence[SpanProcessor],
+) -> Telemetry:
+    environ = os.environ
+    resource = build_resource(config)
+    clean = local.clean
     instruments = Instruments(local)
     components = build_components(config)
+    scopes: dict[MetricReader, Scope] = {}
 
     readers: list[MetricReader] = []
     registry = None
@@ -222,11 +273,13 @@ def _build(
         readers.append(prometheus_reader)
     metrics_endpoint = otlp_endpoint(config.otlp, "metrics", environ)
     if metrics_endpoint is not None:
-        readers.append(build_otlp_metric_reader(config, metrics_endpoint))
+        otlp_reader = build_otlp_metric_reader(config, metrics_endpoint)
+        readers.append(otlp_reader)
+        scopes[otlp_reader] = otlp_scope(config)
     for component in components:
         readers.extend(component.metric_readers())
     readers.extend(extra_readers)
-    meter_provider = NethicalMeterProvider(local, readers, resource, shutdown_on_exit=False)
+    meter_provider = NethicalMeterProvider(local, readers, resource, reader_scopes=scopes, shutdown_on_exit=False)
 
     tracer_provider = None
     if config.tracing.enabled:
@@ -242,6 +295,7 @@ def _build(
         prometheus_registry=registry,
         runtime=runtime,
         components=components,
+        multiprocess=directory,
     )
     _start(telemetry)
     _globals.install(_live_tracer_provider, _live_meter_provider)
@@ -331,16 +385,36 @@ def _start(telemetry: Telemetry) -> None:
     try:
         for component in telemetry.components:
             component.start(telemetry)
-        if config.metrics_server.enabled and telemetry.prometheus_registry is not None:
+        # A pre-fork master serving the merged view answers for its workers.
+        coordinated = telemetry.multiprocess is not None and role.coordinated
+        if config.metrics_server.enabled and telemetry.prometheus_registry is not None and not coordinated:
             from nethical_otel.server import MetricsServer
 
             server = MetricsServer(config.metrics_server.host, config.metrics_server.port, telemetry=telemetry)
-            telemetry.background.run(server.start())
+            try:
+                telemetry.background.run(server.start())
+            except OSError:
+                if telemetry.multiprocess is None:
+                    raise
+                # Another worker serves the merged view on this port; take over if it goes away.
+                _logger.info("another process serves %s/metrics for every worker", server.url)
+                retry = _serve_when_free(telemetry, server, config.prometheus.multiprocess_retry_seconds)
+                telemetry._serve_retry = telemetry.background.submit(retry)
             telemetry.metrics_server = server
     except BaseException:
         telemetry.shutdown()
         raise
     current.runtime = telemetry.runtime
+
+
+async def _serve_when_free(telemetry: Telemetry, server: MetricsServer, interval: float) -> None:
+    while not telemetry.is_shut_down:
+        await asyncio.sleep(interval)
+        try:
+            await server.start()
+        except OSError:
+            continue
+        return
 
 
 def _live_tracer_provider() -> TracerProvider | None:
