@@ -2,7 +2,8 @@
 
 A file is a 64-byte header followed by entries, one per series, appended and never moved::
 
-    header   magic "NOTELMP1" | used (end of the last complete entry) | pid | created (ns) | layout
+    header   magic "NOTELMP1" | used (end of the last complete entry) | pid | created (ns) | layout |
+             parent pid (the server that started the worker: workers of one run share it)
     entry    word: key length | kind << 32 | buckets << 40, then the key (UTF-8 JSON, padded to 8 bytes),
              then the payload, in 8-byte words:
       counter    value, declared, exemplar
@@ -44,7 +45,7 @@ MAGIC = b"NOTELMP1"
 HEADER_BYTES = 64
 LAYOUT = 1
 # Header words.
-_USED, _PID, _CREATED, _LAYOUT = 1, 2, 3, 4
+_USED, _PID, _CREATED, _LAYOUT, _PARENT = 1, 2, 3, 4, 5
 
 KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM, KIND_META = 1, 2, 3, 9
 EXEMPLAR_WORDS = 5
@@ -119,6 +120,7 @@ class CellFile:
             header = self._views[-1]
             header.map[0:8] = MAGIC
             header.q[_PID] = self.pid
+            header.q[_PARENT] = os.getppid()
             header.q[_CREATED] = time.time_ns()
             header.q[_LAYOUT] = LAYOUT
             self._used = HEADER_BYTES
@@ -198,6 +200,7 @@ class FileValues:
     """What one file holds at the moment it was read."""
 
     pid: int
+    parent: int
     created_ns: int
     counters: list[tuple[bytes, float, bool]]
     gauges: list[tuple[bytes, float]]
@@ -246,7 +249,7 @@ class CellReader:
         if not self._remap(used):
             return None
         self._parse(used)
-        values = FileValues(int(self._q[_PID]), int(self._q[_CREATED]), [], [], [], [])
+        values = FileValues(int(self._q[_PID]), int(self._q[_PARENT]), int(self._q[_CREATED]), [], [], [], [])
         d = self._d
         for entry in self._entries:
             i = entry.index
@@ -306,6 +309,7 @@ def file_bytes(
     counters: list[tuple[bytes, float, bool]],
     histograms: list[tuple[bytes, int, list[float], bool]],
     meta: list[bytes],
+    parent: int,
 ) -> bytes:
     """A complete file holding these values (the archive of dead workers is written whole, then renamed)."""
     out = bytearray(HEADER_BYTES)
@@ -326,6 +330,7 @@ def file_bytes(
     header = memoryview(out).cast("Q")
     header[_USED] = len(out)
     header[_PID] = os.getpid()
+    header[_PARENT] = parent
     header[_CREATED] = time.time_ns()
     header[_LAYOUT] = LAYOUT
     header.release()

@@ -113,8 +113,26 @@ class MultiprocessDir:
         except BlockingIOError:
             fcntl.flock(self._dir_fd, fcntl.LOCK_SH)  # waits while a first process wipes
             return
-        self.wipe()  # nobody else is here: whatever is left is from a previous run
+        # Nobody else is here. What is left is from a previous run, unless it was left by siblings of
+        # this process: workers restarted by the same live server (``uvicorn --workers`` has no hook
+        # that would keep the directory for them in between).
+        if not self._left_by_siblings():
+            self.wipe()
         fcntl.flock(self._dir_fd, fcntl.LOCK_SH)
+
+    def _left_by_siblings(self) -> bool:
+        parent = os.getppid()
+        if parent <= 1:  # started by init or a container runtime: every start is a new run
+            return False
+        for name in [*self._listing(), ARCHIVE]:
+            try:
+                reader = CellReader(os.open(self.path / name, os.O_RDONLY | os.O_CLOEXEC))
+            except FileNotFoundError:
+                continue
+            values = reader.read_and_close()
+            if values is not None and values.parent == parent:
+                return True
+        return False
 
     def wipe(self) -> None:
         for entry in os.listdir(self.path):
@@ -164,16 +182,15 @@ class MultiprocessDir:
         """Worker files plus the archive (what stays flat however many workers restart)."""
         return len(self._listing()) + (self.path / ARCHIVE).exists()
 
-    def _read_archive(self) -> tuple[int | None, FileValues | None]:
+    def _open_archive(self) -> CellReader | None:
         try:
-            fd = os.open(self.path / ARCHIVE, os.O_RDONLY | os.O_CLOEXEC)
+            return CellReader(os.open(self.path / ARCHIVE, os.O_RDONLY | os.O_CLOEXEC))
         except FileNotFoundError:
-            return None, None
-        reader = CellReader(fd)
-        try:
-            return os.fstat(fd).st_ino, reader.read()
-        finally:
-            reader.close()
+            return None
+
+    def _read_archive(self) -> FileValues | None:
+        archive = self._open_archive()
+        return archive.read_and_close() if archive is not None else None
 
     def _archive_inode(self) -> int | None:
         try:
@@ -195,7 +212,10 @@ class MultiprocessDir:
         """Every file's values with whether its writer is alive: the archive first, then the workers."""
         with self._read_lock:
             for _ in range(_READ_ATTEMPTS):
-                inode, archive = self._read_archive()
+                # Kept open until the end: its inode cannot be reused by a later archive meanwhile.
+                opened = self._open_archive()
+                inode = os.fstat(opened.fd).st_ino if opened is not None else None
+                archive = opened.read() if opened is not None else None
                 found: list[tuple[FileValues, bool]] = [(archive, False)] if archive is not None else []
                 folded = {key.decode("utf-8", "replace") for key in archive.meta} if archive is not None else set()
                 names = self._listing()
@@ -204,7 +224,10 @@ class MultiprocessDir:
                     values = reader.read() if reader is not None else None
                     if reader is not None and values is not None:
                         found.append((values, name == self._own_name or _is_locked(reader.fd)))
-                if self._archive_inode() == inode:
+                replaced = self._archive_inode() != inode
+                if opened is not None:
+                    opened.close()
+                if not replaced:
                     break  # no compaction in between: nothing counted twice or missed
             for name in set(self._readers) - set(names):
                 self._readers.pop(name).close()
@@ -255,7 +278,7 @@ class MultiprocessDir:
             return 0
         dead: list[tuple[str, int]] = []
         try:
-            _inode, archive = self._read_archive()
+            archive = self._read_archive()
             folded = {key.decode("utf-8", "replace") for key in archive.meta} if archive is not None else set()
             names = self._listing()
             for name in names:
@@ -275,13 +298,16 @@ class MultiprocessDir:
                 accumulator = Accumulator(self.keys, self._limit)
                 if archive is not None:
                     accumulator.add_file(archive, live=False)
+                folded_values = []
                 for _name, fd in dead:
                     values = CellReader(os.dup(fd)).read_and_close()
                     if values is not None:
                         accumulator.add_file(values, live=False)
+                        folded_values.append(values)
                 counters, histograms = accumulator.archive_entries()
                 gone = [name for name, _fd in dead] + sorted(leftovers)
-                data = file_bytes(counters, histograms, [name.encode() for name in gone])
+                parent = max((values.parent for values in folded_values), default=os.getppid())
+                data = file_bytes(counters, histograms, [name.encode() for name in gone], parent)
                 os.ftruncate(lock, 0)
                 os.pwrite(lock, data, 0)
                 os.rename(self.path / ARCHIVE_TMP, self.path / ARCHIVE)
