@@ -1,8 +1,8 @@
-"""Run the overhead suite, print the table and the budget, optionally refresh the README's copy.
+"""Run the overhead suite, print the table and the budget, optionally refresh the Performance page.
 
 python -m benchmarks                    # full run (a few minutes)
 python -m benchmarks --quick            # fewer rounds, for a smoke run
-python -m benchmarks --update-readme    # also replace the table in README.md
+python -m benchmarks --update-docs      # also rewrite the table in docs/performance.md and draw its chart
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import alerting, overhead, scrape
+from benchmarks import alerting, chart, overhead, scrape
 from benchmarks._timing import Variant, run_interleaved
+from docgen.blocks import write_block
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PAGE, CHART, BLOCK = DOCS / "performance.md", DOCS / "assets" / "performance.png", "benchmark"
 
 
 @dataclass
@@ -118,11 +119,13 @@ def _pyroscope_receiver() -> Iterator[str | None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 5,000 calls instead of 9 of 40,000")
-    parser.add_argument("--update-readme", action="store_true", help="write the result into README.md")
+    parser.add_argument(
+        "--update-docs", action="store_true", help=f"write the table into {PAGE.name} and draw {CHART.name}"
+    )
     args = parser.parse_args(argv)
     rounds, calls = (3, 5_000) if args.quick else (9, 40_000)
 
-    started = time.time()
+    started, load_at_start = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as workdir, _pyroscope_receiver() as pyroscope:
         variants, closers = overhead.build_variants(workdir, pyroscope)
         run_interleaved(variants, rounds=rounds, calls=calls)
@@ -132,10 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     on_end = alerting.on_end_ns()
     storms = [alerting.storm(enabled) for enabled in (False, True)]
 
+    # Other work on a shared machine inflates and scatters the numbers; the load says how much there was.
+    measured = (
+        f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}, load average "
+        f"{load_at_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
+        f"{rounds} interleaved rounds of {calls:,} calls, medians."
+    )
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}; "
-        f"{rounds} interleaved rounds of {calls:,} calls, medians. Command: `./scripts/benchmark"
-        f"{' --quick' if args.quick else ''}`.",
+        f"{measured} Command: `./scripts/benchmark{' --quick' if args.quick else ''}`.",
         "",
         *per_call_table(variants),
         "",
@@ -152,11 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {item.line} | {item.measured} | {mark} |")
     report = "\n".join(lines)
     print(report)
-    if args.update_readme:
-        text = README.read_text(encoding="utf-8")
-        head, _, rest = text.partition(START)
-        _, _, tail = rest.partition(END)
-        README.write_text(f"{head}{START}\n{report}\n{END}{tail}", encoding="utf-8")
+    if args.update_docs:
+        write_block(PAGE, BLOCK, report)
+        chart.draw(variants, scrapes, CHART, measured)
     return 0 if all(item.passed is not False for item in verdicts) else 1
 
 

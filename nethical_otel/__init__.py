@@ -1,11 +1,13 @@
 """OpenTelemetry observability for AI threat detectors.
 
+```python
 import nethical_otel
 
 telemetry = nethical_otel.configure("config/monitoring.yaml")
 
 @nethical_otel.instrument_detector("prompt_injection", model="pi-v2")
 def detect(prompt: str) -> dict: ...
+```
 """
 
 from nethical_otel._version import __version__

@@ -63,8 +63,9 @@ def valid_unicode(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-def as_text(value: object) -> str:
-    """Any value as a plain ``str``; never raises (a str-valued enum gives its value)."""
+def as_text(value: object, unprintable: str = UNPRINTABLE) -> str:
+    """Any value as a plain ``str``; never raises (a str-valued enum gives its value, an object whose
+    ``__str__`` fails gives ``unprintable``)."""
     if type(value) is str:
         return value
     if isinstance(value, enum.Enum) and isinstance(value.value, str):
@@ -74,13 +75,13 @@ def as_text(value: object) -> str:
     try:
         text = str(value)
     except Exception:  # an object whose __str__ raises is still reported, not raised
-        return UNPRINTABLE
-    return str.__str__(text) if isinstance(text, str) else UNPRINTABLE
+        return unprintable
+    return str.__str__(text) if isinstance(text, str) else unprintable
 
 
-def clean(value: object, destination: Destination, limit: int) -> str:
+def clean(value: object, destination: Destination, limit: int, unprintable: str = UNPRINTABLE) -> str:
     """``value`` as text safe for ``destination``, at most ``limit`` code points long."""
-    text = as_text(value)
+    text = as_text(value, unprintable)
     if not (text.isascii() and text.isprintable()):
         text = valid_unicode(text)
         if destination is Destination.BODY:

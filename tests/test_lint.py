@@ -1,4 +1,9 @@
-"""The code stays lint-clean, formatted and strictly typed: the suite runs the same tools as a developer."""
+"""The code stays lint-clean, formatted, strictly typed and layered: the suite runs the same tools as a developer.
+
+``lint-imports`` checks the import-linter contract in pyproject.toml: data flows one way through the layers
+(names and config, metrics, pipeline, surfaces, components, entry points), so the pipeline never imports a
+component and no two layers import each other.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ BIN = Path(sys.executable).parent
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["mypy"],
+        ["lint-imports"],
     ],
     ids=" ".join,
 )

@@ -36,7 +36,7 @@ def selection_warnings(environ: Mapping[str, str] = os.environ) -> list[str]:
             warnings.append(
                 f"several {group} entry points are installed ({', '.join(names)}) and {variable} is not set, "
                 f"so opentelemetry-instrument used whichever it found first; set {variable}={ours} for "
-                "nethical_otel's pipeline (see the zero-code section of the README)"
+                "nethical_otel's pipeline (see docs/zero-code.md)"
             )
     return warnings
 

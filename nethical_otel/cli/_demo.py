@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from nethical_otel.config import DEFAULT_METRICS_PORT
+from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT
 
 
 def add_parser(subparsers: Any) -> None:
@@ -20,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="P",
         help="metrics port (default %(default)s; 0 = any free port)",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="metrics bind address (default %(default)s)")
+    parser.add_argument("--host", default=DEFAULT_METRICS_HOST, help="metrics bind address (default %(default)s)")
     parser.add_argument(
         "--rate", type=float, default=50.0, metavar="N", help="detector calls per second (default %(default)s)"
     )

@@ -6,6 +6,7 @@ from nethical_otel.config._fields import Secret
 from nethical_otel.config._loader import CONFIG_ENV_VAR, ConfigError, ConfigIssue, ConfigSource, load_config
 from nethical_otel.config._profiling import ProfilingConfig
 from nethical_otel.config._schema import (
+    DEFAULT_METRICS_HOST,
     DEFAULT_METRICS_PORT,
     DEFAULT_SERVICE_NAME,
     MULTIPROCESS_DIR_ENV_VAR,
@@ -23,6 +24,7 @@ from nethical_otel.config._schema import (
 
 __all__ = [
     "CONFIG_ENV_VAR",
+    "DEFAULT_METRICS_HOST",
     "DEFAULT_METRICS_PORT",
     "DEFAULT_SERVICE_NAME",
     "MULTIPROCESS_DIR_ENV_VAR",

@@ -15,6 +15,7 @@ from nethical_otel.config._profiling import ProfilingConfig
 
 DEFAULT_SERVICE_NAME = "nethical"
 DEFAULT_METRICS_PORT = 9091
+DEFAULT_METRICS_HOST = "127.0.0.1"
 # The variable prometheus_client's multiprocess mode reads; it fills prometheus.multiprocess_dir.
 MULTIPROCESS_DIR_ENV_VAR = "PROMETHEUS_MULTIPROC_DIR"
 OTLP_PER_WORKER, OTLP_MERGED = "per_worker", "merged"
@@ -49,7 +50,7 @@ class PrometheusConfig:
 @dataclass(frozen=True)
 class MetricsServerConfig:
     enabled: bool = setting(True, doc="serve /metrics, /health and / over HTTP")
-    host: str = setting("127.0.0.1", doc="bind address; loopback unless you mean to expose it")
+    host: str = setting(DEFAULT_METRICS_HOST, doc="bind address; loopback unless you mean to expose it")
     port: int = setting(DEFAULT_METRICS_PORT, minimum=0, maximum=65535, doc="0 picks a free port")
 
 

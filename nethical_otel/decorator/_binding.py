@@ -20,9 +20,9 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from nethical_otel import semconv
 from nethical_otel._internal import internal_error
-from nethical_otel.decorator._threat import Threat, ThreatExtractor, extract_with, read_threat
+from nethical_otel.decorator._threat import ThreatExtractor, extract_with, read_threat
 from nethical_otel.metrics import OVERFLOW_ATTRIBUTES
-from nethical_otel.pipeline import Runtime
+from nethical_otel.pipeline import Runtime, Threat
 
 _logger = logging.getLogger("nethical_otel.decorator")
 _ERROR_STATUS_PREFIX = "detector raised "

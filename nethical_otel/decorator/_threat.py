@@ -11,18 +11,10 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
+from nethical_otel.pipeline import Threat
 from nethical_otel.semconv import NON_THREAT_LEVELS, UNKNOWN
-
-
-class Threat(NamedTuple):
-    """A detected threat: level (upper case), category and an optional confidence in [0, 1]."""
-
-    level: str
-    category: str = UNKNOWN
-    confidence: float | None = None
-
 
 ThreatExtractor = Callable[[Any], Threat | Mapping[str, Any] | bool | None]
 

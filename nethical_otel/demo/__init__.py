@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from nethical_otel.config import load_config
+from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, load_config
 from nethical_otel.decorator import read_threat
 from nethical_otel.demo import detectors
 from nethical_otel.monitoring import get_prometheus_metrics
@@ -122,8 +122,8 @@ async def _workload(tally: Tally, duration: float | None, rate: float, rng: rand
 def run_demo(
     *,
     duration: float | None = None,
-    port: int = 9091,
-    host: str = "127.0.0.1",
+    port: int = DEFAULT_METRICS_PORT,
+    host: str = DEFAULT_METRICS_HOST,
     rate: float = 50.0,
     config: str | None = None,
     seed: int | None = None,
@@ -164,7 +164,7 @@ def _banner(telemetry: Telemetry) -> None:
         f"  metrics   {url}/metrics",
         f"  health    {url}/health",
         f"  try       curl -s {url}/metrics | grep nethical_threats_detected_total",
-        "  Prometheus scraping this port answers the PromQL examples in the README.",
+        "  Prometheus scraping this port answers the PromQL cookbook (docs/promql.md).",
     ]
     if telemetry.config.alerting.enabled:
         lines += [

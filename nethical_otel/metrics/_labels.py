@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from nethical_otel._text import UNPRINTABLE, Destination, clean
+from nethical_otel._text import Destination, clean
 from nethical_otel.semconv import UNKNOWN
 
-INVALID_LABEL = UNPRINTABLE
+INVALID_LABEL = "invalid"  # the value of an object whose __str__ raises
 
 
 class LabelCleaner:
@@ -18,4 +18,4 @@ class LabelCleaner:
         self.max_length = max_length
 
     def __call__(self, value: object) -> str:
-        return clean(value, Destination.LABEL, self.max_length) or UNKNOWN
+        return clean(value, Destination.LABEL, self.max_length, INVALID_LABEL) or UNKNOWN

@@ -1,8 +1,8 @@
 """The pipeline: providers, readers and exporters built from the configuration, and their lifecycle."""
 
-from nethical_otel.pipeline._components import Component
+from nethical_otel.pipeline._components import Component, MetricsEndpoint
 from nethical_otel.pipeline._providers import multiprocess_path, otlp_endpoint, sdk_disabled
-from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, ThreatListener, current
+from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, Threat, ThreatListener, current
 from nethical_otel.pipeline._telemetry import (
     Telemetry,
     active_telemetry,
@@ -15,8 +15,10 @@ from nethical_otel.pipeline._telemetry import (
 __all__ = [
     "Component",
     "DetectorRegistry",
+    "MetricsEndpoint",
     "Runtime",
     "Telemetry",
+    "Threat",
     "ThreatListener",
     "active_telemetry",
     "adopt_global_providers",

@@ -5,18 +5,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from opentelemetry.trace import Tracer
 
 from nethical_otel.metrics import Instruments, LabelCleaner
+from nethical_otel.semconv import UNKNOWN
 
-if TYPE_CHECKING:
-    from nethical_otel.decorator import Threat
+
+class Threat(NamedTuple):
+    """A detected threat: level (upper case), category and an optional confidence in [0, 1].
+
+    Surfaces (the decorator, the original API) report threats in this shape; components listen for them.
+    """
+
+    level: str
+    category: str = UNKNOWN
+    confidence: float | None = None
+
 
 # Called for a threat whose span is not recorded (tracing off or the span not sampled), so that threat
 # alerting never depends on trace sampling. Arguments: detector type, threat, trace id, span id (0 if none).
-ThreatListener = Callable[[str, "Threat", int, int], None]
+ThreatListener = Callable[[str, Threat, int, int], None]
 
 
 class DetectorRegistry:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -29,11 +27,10 @@ from nethical_otel.metrics import (
     NethicalMeterProvider,
     Scope,
     SdkBackend,
-    role,
 )
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
-from nethical_otel.pipeline._components import Component, build_components
+from nethical_otel.pipeline._components import Component, MetricsEndpoint, build_components
 from nethical_otel.pipeline._providers import (
     build_multiprocess_dir,
     build_otlp_metric_reader,
@@ -46,9 +43,6 @@ from nethical_otel.pipeline._providers import (
 )
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
 from nethical_otel.semconv import INSTRUMENTATION_NAME
-
-if TYPE_CHECKING:
-    from nethical_otel.server import MetricsServer
 
 _logger = logging.getLogger("nethical_otel")
 C = TypeVar("C", bound=Component)
@@ -79,10 +73,9 @@ class Telemetry:
         self.components = list(components)
         # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
         self._adopted_readers = adopted_readers
-        self.metrics_server: MetricsServer | None = None
+        self.metrics_server: MetricsEndpoint | None = None  # set by the metrics-server component
         # Multiprocess mode: the directory of the workers' metric files (None in a single process).
         self.multiprocess = multiprocess
-        self._serve_retry: concurrent.futures.Future[None] | None = None
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
         self._shut_down = False
@@ -158,14 +151,6 @@ class Telemetry:
             self._background.stop(timeout)
 
     def _stop_io(self, timeout: float) -> None:
-        if self._serve_retry is not None:
-            self._serve_retry.cancel()
-        server, background = self.metrics_server, self._background
-        if server is not None and background is not None:
-            try:
-                background.run(server.stop(), timeout)
-            except Exception:
-                _logger.exception("stopping the metrics server failed")
         for component in reversed(self.components):
             try:
                 component.shutdown(timeout)
@@ -380,41 +365,14 @@ def _runtime(
 
 
 def _start(telemetry: Telemetry) -> None:
-    """Start the components and the metrics server, then make the pipeline the active one."""
-    config = telemetry.config
+    """Start the components (the metrics server among them), then make the pipeline the active one."""
     try:
         for component in telemetry.components:
             component.start(telemetry)
-        # A pre-fork master serving the merged view answers for its workers.
-        coordinated = telemetry.multiprocess is not None and role.coordinated
-        if config.metrics_server.enabled and telemetry.prometheus_registry is not None and not coordinated:
-            from nethical_otel.server import MetricsServer
-
-            server = MetricsServer(config.metrics_server.host, config.metrics_server.port, telemetry=telemetry)
-            try:
-                telemetry.background.run(server.start())
-            except OSError:
-                if telemetry.multiprocess is None:
-                    raise
-                # Another worker serves the merged view on this port; take over if it goes away.
-                _logger.info("another process serves %s/metrics for every worker", server.url)
-                retry = _serve_when_free(telemetry, server, config.prometheus.multiprocess_retry_seconds)
-                telemetry._serve_retry = telemetry.background.submit(retry)
-            telemetry.metrics_server = server
     except BaseException:
         telemetry.shutdown()
         raise
     current.runtime = telemetry.runtime
-
-
-async def _serve_when_free(telemetry: Telemetry, server: MetricsServer, interval: float) -> None:
-    while not telemetry.is_shut_down:
-        await asyncio.sleep(interval)
-        try:
-            await server.start()
-        except OSError:
-            continue
-        return
 
 
 def _live_tracer_provider() -> TracerProvider | None:

@@ -12,7 +12,7 @@ detector takes over from its caller and hands back when it returns, and when a t
 detector while another task's detector is suspended, the thread shows no detector instead of the
 suspended one. What no span boundary can reveal is a task switch in between: while a detector is
 suspended and other tasks run code outside any detector, their samples keep its label until the next
-span boundary on that thread (the README explains how to avoid that).
+span boundary on that thread (docs/profiling.md explains how to avoid that).
 
 Matches pyroscope-otel's ``PyroscopeSpanProcessor`` for the links (same attribute, same labels) but
 is task-aware, and goes quiet once profiling stops: processors cannot be removed from a

@@ -18,14 +18,15 @@ from aiohttp import web
 from prometheus_client.exposition import choose_encoder
 
 from nethical_otel._version import __version__
+from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT
 
 if TYPE_CHECKING:
     from nethical_otel.pipeline import Telemetry
 
 _logger = logging.getLogger("nethical_otel.server")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 9091
+DEFAULT_HOST = DEFAULT_METRICS_HOST
+DEFAULT_PORT = DEFAULT_METRICS_PORT
 
 
 class MetricsServer:

@@ -1,7 +1,7 @@
 """Delivery under faults, against real HTTP servers on 127.0.0.1: 5xx, 429 with Retry-After, timeouts,
 permanent 4xx, giving up, and recovery; one failing channel never delays or re-sends another.
 
-Measured numbers are printed (``pytest -s``) for the README.
+Measured numbers are printed (``pytest -s``) for docs/alerting.md.
 """
 
 from __future__ import annotations

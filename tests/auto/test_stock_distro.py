@@ -93,10 +93,10 @@ def test_when_the_choice_is_left_to_discovery_order_the_instrumentor_says_how_to
     assert selection_warnings() == [
         "several opentelemetry_distro entry points are installed (distro, nethical) and OTEL_PYTHON_DISTRO is not "
         "set, so opentelemetry-instrument used whichever it found first; set OTEL_PYTHON_DISTRO=nethical for "
-        "nethical_otel's pipeline (see the zero-code section of the README)",
+        "nethical_otel's pipeline (see docs/zero-code.md)",
         "several opentelemetry_configurator entry points are installed (configurator, nethical) and "
         "OTEL_PYTHON_CONFIGURATOR is not set, so opentelemetry-instrument used whichever it found first; set "
-        "OTEL_PYTHON_CONFIGURATOR=nethical for nethical_otel's pipeline (see the zero-code section of the README)",
+        "OTEL_PYTHON_CONFIGURATOR=nethical for nethical_otel's pipeline (see docs/zero-code.md)",
     ]
     monkeypatch.setenv("OTEL_PYTHON_DISTRO", "nethical")
     monkeypatch.setenv("OTEL_PYTHON_CONFIGURATOR", "nethical")

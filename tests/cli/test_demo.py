@@ -1,4 +1,4 @@
-"""`nethical-otel demo`: the README's first command, run for real."""
+"""`nethical-otel demo`: the first command of the README, run for real."""
 
 from __future__ import annotations
 

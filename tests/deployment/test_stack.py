@@ -45,6 +45,7 @@ from tests._support.deployment import (
     PROMETHEUS_CONFIG,
     load_yaml,
 )
+from tests._support.docs import promql_examples
 from tests._support.grafana import (
     PanelQuery,
     expand,
@@ -55,7 +56,6 @@ from tests._support.grafana import (
 )
 from tests._support.net import wait_until
 from tests._support.prometheus import PrometheusServer
-from tests._support.readme import promql_examples
 from tests._support.recorder import RecordingServer
 from tests._support.rotel import RotelCollector, require_rotel
 from tests._support.victoria import VictoriaMetricsServer
@@ -283,14 +283,14 @@ def test_the_collector_path_totals_equal_the_workload(stack):
         assert measured == expected, job
 
 
-def test_the_readme_promql_returns_the_same_series_through_the_collector(stack):
+def test_the_promql_of_the_docs_returns_the_same_series_through_the_collector(stack):
     examples = promql_examples()
     assert examples
     for example in examples:
         expr = example.expr.replace("[5m]", f"[{SETTLED['__rate_interval']}]")
         direct = stack.prometheus.query(expr, at=stack.settled_at)
         collected = stack.victoria.query(expr, at=stack.settled_at)
-        assert direct, f"README {example.title!r} returned no data: {expr}"
+        assert direct, f"{example.where} {example.title!r} returned no data: {expr}"
         assert _series(collected) == _series(direct), example.title
 
 

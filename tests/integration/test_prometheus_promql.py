@@ -1,4 +1,4 @@
-"""A real Prometheus scrapes the demo; the README's PromQL answers what the workload did."""
+"""A real Prometheus scrapes the demo; the PromQL of the docs answers what the workload did."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections import defaultdict
 import pytest
 
 from tests._support.demo import DemoProcess
+from tests._support.docs import PROMQL_COOKBOOK, promql_examples
 from tests._support.exposition import samples
 from tests._support.prometheus import PrometheusServer
-from tests._support.readme import promql_examples
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +46,13 @@ def scraped_demo(tmp_path_factory, prometheus_binary):
         yield prometheus, summary, workload_end, final_exposition, time.time()
 
 
-def test_every_readme_example_returns_data(scraped_demo):
+def test_every_promql_example_of_the_docs_returns_data(scraped_demo):
     prometheus, _, workload_end, _, _ = scraped_demo
     examples = promql_examples()
     assert len(examples) >= 8
     for example in examples:
         result = prometheus.query(example.expr.replace("[5m]", f"[{WINDOW}]"), at=workload_end)
-        assert result, f"no data for README example {example.title!r}: {example.expr}"
+        assert result, f"no data for the example {example.title!r} of {example.where}: {example.expr}"
 
 
 def test_totals_in_prometheus_equal_the_workload_exactly(scraped_demo):
@@ -75,7 +75,7 @@ def test_totals_in_prometheus_equal_the_workload_exactly(scraped_demo):
 def test_rate_examples_match_the_workload_rates(scraped_demo):
     prometheus, summary, workload_end, _, _ = scraped_demo
     by_title = defaultdict(list)
-    for example in promql_examples():
+    for example in promql_examples([PROMQL_COOKBOOK]):
         by_title[example.title].append(example.expr.replace("[5m]", f"[{WINDOW}]"))
     requests = defaultdict(float)
     for row in summary["requests"]:

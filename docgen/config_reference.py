@@ -1,21 +1,14 @@
-"""The README's configuration reference is the schema's: every key, its default and its description.
-
-After changing the schema, regenerate the table with ``NETHICAL_UPDATE_README=1 pytest tests/config``.
-"""
+"""The configuration reference table: every key of the schema, its default, allowed values and meaning."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import typing
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+from docgen.blocks import cell
 from nethical_otel.config import Config, Secret
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def _default(field: dataclasses.Field[Any]) -> str:
@@ -31,6 +24,23 @@ def _default(field: dataclasses.Field[Any]) -> str:
     return f"`{value}`"
 
 
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _allowed(field: dataclasses.Field[Any]) -> str:
+    choices, low, high = (field.metadata.get(key) for key in ("choices", "minimum", "maximum"))
+    if choices:
+        return ", ".join(f"`{choice}`" for choice in choices)
+    if low is not None and high is not None:
+        return f"{_number(low)} to {_number(high)}"
+    if low is not None:
+        return f"≥ {_number(low)}"
+    if high is not None:
+        return f"≤ {_number(high)}"
+    return ""
+
+
 def rows(cls: type, prefix: str = "") -> Iterator[str]:
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
@@ -41,19 +51,9 @@ def rows(cls: type, prefix: str = "") -> Iterator[str]:
         doc = field.metadata.get("doc", "")
         if Secret in typing.get_args(hints[field.name]) or hints[field.name] is Secret:
             doc = f"{doc} (secret)" if doc else "(secret)"
-        yield f"| `{path}` | {_default(field)} | {doc} |"
+        yield f"| `{path}` | {_default(field)} | {_allowed(field)} | {cell(doc)} |"
 
 
 def reference() -> str:
-    return "\n".join(["| key | default | meaning |", "|---|---|---|", *rows(Config)])
-
-
-def test_the_readme_configuration_reference_matches_the_schema():
-    text = README.read_text(encoding="utf-8")
-    head, _, rest = text.partition(START)
-    current, _, tail = rest.partition(END)
-    expected = f"\n{reference()}\n"
-    if os.environ.get("NETHICAL_UPDATE_README") and current != expected:
-        README.write_text(f"{head}{START}{expected}{END}{tail}", encoding="utf-8")
-        current = expected
-    assert current == expected, "README configuration reference is stale: run NETHICAL_UPDATE_README=1 pytest"
+    """The Markdown table of every configuration key."""
+    return "\n".join(["| key | default | allowed | meaning |", "|---|---|---|---|", *rows(Config)])
