@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     requests, restarts = (2_000, 200) if args.quick else (20_000, 2_000)
     rounds, calls_per_round = (3, 5_000) if args.quick else (9, 40_000)
-    started = time.time()
+    started, load_at_start = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         totals = {name: gunicorn(name, requests, workdir) for name in ("nethical_otel", "prometheus_client")}
@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.multiprocess" + (" --quick" if args.quick else "")
     report = "\n".join(
         [
-            f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}; command: `{command}`. "
+            f"Measured {time.strftime('%Y-%m-%d', time.gmtime(started))} on {_machine()}, load average "
+            f"{load_at_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; command: `{command}`. "
             f"gunicorn served {totals['nethical_otel']['workers_seen']} worker processes for nethical_otel and "
             f"{totals['prometheus_client']['workers_seen']} for prometheus_client.",
             "",
