@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests._support.docs import promql_examples
 from tests._support.exposition import samples
 from tests._support.managed import ManagedProcess
 from tests._support.net import free_port, http_ok, wait_until
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.integration
 
 APPS = Path(__file__).resolve().parent / "apps"
 GUNICORN_CONF = EXAMPLES / "prefork" / "gunicorn.conf.py"
+ZERO_CODE = Path(__file__).resolve().parents[2] / "docs" / "zero-code.md"
 DETECTOR = (("detector_type", "content_filter"),)
 
 
@@ -155,11 +157,17 @@ def test_gunicorn_sync_workers_restarting_give_exact_totals_and_no_dead_gauges(t
             service.wait_for_live_workers()
             assert len(service.files()) == 4 + 1
             prometheus.wait_for_scrapes(3)
-            # The PromQL of docs/zero-code.md, answered by Prometheus from the merged endpoint.
-            assert prometheus.scalar("sum(nethical_requests_total)") == requests
-            assert prometheus.scalar("sum(nethical_request_latency_seconds_count)") == requests
-            assert prometheus.scalar('sum(nethical_requests_total{status="error"})') == requests // 25
-            assert prometheus.scalar("sum(nethical_active_detectors)") == 4
+            # The PromQL of docs/zero-code.md, answered by Prometheus from the one merged endpoint.
+            expected = {
+                "sum(nethical_requests_total)": requests,
+                "sum(nethical_request_latency_seconds_count)": requests,
+                'sum(nethical_requests_total{status="error"})': requests // 25,
+                "sum(nethical_active_detectors)": 4,
+            }
+            documented = [example.expr for example in promql_examples([ZERO_CODE])]
+            assert documented == list(expected)
+            for expr, value in expected.items():
+                assert prometheus.scalar(expr) == value, expr
             assert prometheus.scalar("count(up == 1)") == 1
 
 
