@@ -236,7 +236,7 @@ def table(requests: int, restarts: int, totals: dict[str, Any], churns: dict[str
             ours_churn["files"] == WORKERS + 1,
         ),
         (
-            f"scrape after {restarts:,} restarts ÷ first scrape",
+            f"scrape after {restarts:,} restarts ÷ scrape after 1",
             scrapes(ours_churn),
             scrapes(theirs_churn),
             "≤ 1.2×",

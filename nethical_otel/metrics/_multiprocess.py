@@ -102,6 +102,7 @@ class MultiprocessDir:
         self._allocate_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._readers: dict[str, CellReader] = {}
+        self._archive: tuple[int, CellReader] | None = None  # kept while it is the current archive
         self.keys = KeyCache()
         self.closed = False
         _open_dirs.add(self)
@@ -159,6 +160,9 @@ class MultiprocessDir:
         for reader in self._readers.values():
             reader.close()
         self._readers.clear()
+        if self._archive is not None:
+            self._archive[1].close()
+            self._archive = None
         if self._dir_fd >= 0:
             os.close(self._dir_fd)
             self._dir_fd = -1
@@ -192,6 +196,21 @@ class MultiprocessDir:
         archive = self._open_archive()
         return archive.read_and_close() if archive is not None else None
 
+    def _current_archive(self) -> tuple[int | None, CellReader | None]:
+        """The archive as it is now; the same reader (entries parsed once) while it is not replaced."""
+        cached = self._archive
+        inode = self._archive_inode()
+        if cached is not None and cached[0] == inode:
+            return cached
+        if cached is not None:
+            cached[1].close()
+            self._archive = None
+        opened = self._open_archive()
+        if opened is None:
+            return None, None
+        self._archive = (os.fstat(opened.fd).st_ino, opened)
+        return self._archive
+
     def _archive_inode(self) -> int | None:
         try:
             return (self.path / ARCHIVE).stat().st_ino
@@ -212,9 +231,8 @@ class MultiprocessDir:
         """Every file's values with whether its writer is alive: the archive first, then the workers."""
         with self._read_lock:
             for _ in range(_READ_ATTEMPTS):
-                # Kept open until the end: its inode cannot be reused by a later archive meanwhile.
-                opened = self._open_archive()
-                inode = os.fstat(opened.fd).st_ino if opened is not None else None
+                # Kept open: its inode cannot be reused by a later archive while it is compared below.
+                inode, opened = self._current_archive()
                 archive = opened.read() if opened is not None else None
                 found: list[tuple[FileValues, bool]] = [(archive, False)] if archive is not None else []
                 folded = {key.decode("utf-8", "replace") for key in archive.meta} if archive is not None else set()
@@ -224,10 +242,7 @@ class MultiprocessDir:
                     values = reader.read() if reader is not None else None
                     if reader is not None and values is not None:
                         found.append((values, name == self._own_name or _is_locked(reader.fd)))
-                replaced = self._archive_inode() != inode
-                if opened is not None:
-                    opened.close()
-                if not replaced:
+                if self._archive_inode() == inode:
                     break  # no compaction in between: nothing counted twice or missed
             for name in set(self._readers) - set(names):
                 self._readers.pop(name).close()

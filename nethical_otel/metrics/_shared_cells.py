@@ -88,6 +88,7 @@ class SharedHistogram:
         "_reject",
         "_release",
         "_seq",
+        "_sequence",
         "_spec",
         "_sum",
         "attributes",
@@ -101,7 +102,9 @@ class SharedHistogram:
         self._a = slot.index + 2  # slot 0
         self._b = self._a + slot_words(len(spec.buckets))  # slot 1
         self._sum = len(spec.buckets) + 1  # offset of the sum in a slot; min and max follow it
-        self._min, self._max = math.inf, -math.inf  # this process is the only writer: its own copy decides
+        # This process is the only writer: its own copies of the sequence and the extremes decide.
+        self._sequence = 0
+        self._min, self._max = math.inf, -math.inf
         lock = threading.Lock()
         self._acquire, self._release = lock.acquire, lock.release
 
@@ -116,7 +119,8 @@ class SharedHistogram:
         d, a, b, total = self._d, self._a, self._b, self._sum
         self._acquire()
         q, seq_at = self._q, self._seq
-        seq = q[seq_at] + 1
+        seq = self._sequence + 1
+        self._sequence = seq + 1
         low, high = value < self._min, value > self._max
         if low:
             self._min = value

@@ -8,7 +8,9 @@ gunicorn app and answers the documented PromQL with the exact totals.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -26,6 +29,7 @@ from tests._support.exposition import samples
 from tests._support.managed import ManagedProcess
 from tests._support.net import free_port, http_ok, wait_until
 from tests._support.prometheus import PrometheusServer
+from tests._support.recorder import RecordingServer
 from tests.auto._apps import EXAMPLES, VENV_BIN, clean_environment
 
 pytestmark = pytest.mark.integration
@@ -78,7 +82,7 @@ def send(service: Service, requests: int) -> Counter[int]:
         for _ in range(20):  # a worker may be restarting: the request is simply sent again
             try:
                 with urllib.request.urlopen(url, timeout=10) as response:
-                    return int(__import__("json").load(response)["worker"])
+                    return int(json.load(response)["worker"])
             except (urllib.error.URLError, ConnectionError):
                 continue
         raise AssertionError(f"request {index} never answered")
@@ -88,7 +92,9 @@ def send(service: Service, requests: int) -> Counter[int]:
 
 
 @contextlib.contextmanager
-def serve(tmp_path: Path, server: str, workers: int, max_requests: int) -> Iterator[Service]:
+def serve(
+    tmp_path: Path, server: str, workers: int, max_requests: int, alerting: dict[str, Any] | None = None
+) -> Iterator[Service]:
     directory = tmp_path / "multiprocess"
     port, metrics_port = free_port(), free_port()
     config = tmp_path / "nethical.yaml"
@@ -97,7 +103,7 @@ def serve(tmp_path: Path, server: str, workers: int, max_requests: int) -> Itera
             {
                 "prometheus": {"multiprocess_dir": str(directory), "multiprocess_retry_seconds": 0.5},
                 "metrics_server": {"port": metrics_port},
-                "alerting": {"enabled": False},
+                "alerting": alerting or {"enabled": False},
                 "tracing": {"enabled": False},
             }
         ),
@@ -190,3 +196,38 @@ def test_uvicorn_workers_restarting_give_exact_totals_whichever_worker_serves(tm
         service.wait_for_live_workers()
         assert_exact(service, requests)
         assert len(service.files()) == 2 + 1
+
+
+def test_metric_rules_are_evaluated_once_over_the_merged_view(tmp_path):
+    # 40 failing calls over two workers: about 20 each, under min_requests; 40 together, over it.
+    rules = {
+        "evaluation_interval_seconds": 0.5,
+        "window_seconds": 60,
+        "for_seconds": 0,
+        "min_requests": 30,
+        "high_error_rate_threshold": 0.5,
+    }
+    with RecordingServer() as receiver:
+        alerting = {
+            "webhook_url": f"{receiver.url}/hook",
+            "storage_path": str(tmp_path / "alerts.sqlite3"),
+            "group_wait_seconds": 0,
+            "rules": rules,
+        }
+        with serve(tmp_path, "gunicorn", workers=2, max_requests=0, alerting=alerting) as service:
+            failing = [i for i in range(2000) if _text(i) == "fail now"][:40]
+            time.sleep(1.5)  # the evaluator's first sample is the baseline its window starts from
+
+            def one(index: int) -> int:
+                url = f"{service.base}/classify?{urllib.parse.urlencode({'text': _text(index)})}"
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    return int(json.load(response)["worker"])
+
+            with ThreadPoolExecutor(4) as pool:
+                served_by = Counter(pool.map(one, failing))
+            assert len(served_by) == 2 and max(served_by.values()) < 30, served_by
+            receiver.wait_for(1, "/hook", timeout=30)
+            time.sleep(3)  # six more evaluation intervals: a second evaluator would have sent by now
+            alerts = [alert for hook in receiver.received("/hook") for alert in hook.json()["alerts"]]
+    names = [alert["labels"]["alertname"] for alert in alerts]
+    assert names == ["NethicalHighErrorRate"], names
