@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import re
 
-__all__ = ["ELLIPSIS", "UNPRINTABLE", "Destination", "clean", "valid_unicode"]
+__all__ = ["ELLIPSIS", "UNPRINTABLE", "Destination", "clean", "terminal_json", "valid_unicode"]
 
 ELLIPSIS = "…"
 UNPRINTABLE = "<unprintable>"
@@ -34,6 +34,8 @@ _LINE_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 # In a body, LF and TAB are text; CR was normalised to LF before this applies.
 _BODY_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 _CRLF = re.compile("\r\n?")
+# What JSON leaves raw (ensure_ascii=False) that a terminal would act on or cannot print.
+_JSON_RAW_UNSAFE = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
 
 
 class Destination(enum.Enum):
@@ -95,3 +97,10 @@ def clean(value: object, destination: Destination, limit: int, unprintable: str 
     if destination is Destination.LABEL or destination is Destination.ATTRIBUTE:
         return text[:limit]
     return text[: max(limit - 1, 0)] + ELLIPSIS if limit > 0 else ""
+
+
+def terminal_json(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) safe to print: the characters JSON leaves
+    raw that a terminal acts on (C1 controls, bidi controls, separators) or cannot encode (lone
+    surrogates) become ``\\uXXXX`` escapes. The JSON means exactly the same; other text stays readable."""
+    return _JSON_RAW_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", document)

@@ -211,7 +211,8 @@ OUTCOME = "outcome"
 ALERTS = MetricSpec(
     "nethical_alerts",
     MetricKind.COUNTER,
-    "Alert notifications by channel, severity and outcome (sent, failed, rate_limited, grouped, silenced, dropped)",
+    "Alert notifications by channel, severity and outcome (sent, failed, rate_limited, grouped, silenced, overflow,"
+    " dropped)",
     (CHANNEL, SEVERITY, OUTCOME),
 )
 ALERT_DELIVERY_LATENCY = MetricSpec(
@@ -231,7 +232,7 @@ ALERT_QUEUE_DEPTH = MetricSpec(
     valid_min=0.0,
     merge=GaugeMerge.SUM,
 )
-ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying")
+ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying", "overflow")
 
 INSTRUMENTATION_NAME = "nethical_otel"
 

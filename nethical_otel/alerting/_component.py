@@ -25,6 +25,7 @@ class AlertingComponent(Component):
 
     def __init__(self, config: Config) -> None:
         self.config = config.alerting
+        self.service_name = config.service.name
         build_channels(self.config)  # refuse invalid channel settings before anything starts
         self.intake = Intake(self.config.queue_size)
         self.span_processor = ThreatSpanProcessor(self.intake, self.config.threat_alert_level)
@@ -45,6 +46,7 @@ class AlertingComponent(Component):
             instruments=telemetry.instruments,
             tracer_provider=telemetry.tracer_provider,
             intake=self.intake,
+            service_name=self.service_name,
         )
         self.manager = manager
         if telemetry.runtime is not None:

@@ -16,6 +16,8 @@ _OUTCOME_LABEL = {
     DeliveryStatus.GROUPED: "grouped",
     DeliveryStatus.SILENCED: "silenced",
     DeliveryStatus.RETRYING: "retrying",
+    DeliveryStatus.OVERFLOW: "overflow",
+    DeliveryStatus.DROPPED: "dropped",
 }
 DROPPED = "dropped"
 

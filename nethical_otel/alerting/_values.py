@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from nethical_otel.alerting.channels._text import valid_unicode
+from nethical_otel.alerting.channels._text import safe_alert, valid_unicode
 from nethical_otel.alerting.model import Alert
 from nethical_otel.config import Secret
 
@@ -57,7 +57,8 @@ def scalar(value: object) -> Scalar:
 
 
 def metadata(value: Mapping[Any, Any] | None) -> dict[str, Scalar]:
-    """Caller metadata as at most 64 bounded keys with scalar values."""
+    """Caller metadata as at most 64 bounded keys with scalar values; past 63 keys the 64th says how many
+    more were not kept (``metadata_truncated``), so every channel that shows the metadata shows that too."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -67,10 +68,11 @@ def metadata(value: Mapping[Any, Any] | None) -> dict[str, Scalar]:
         items = list(value.items())
     except Exception:  # a broken mapping is reported as such, not raised into the caller
         return {"metadata": f"<unreadable {type(value).__name__}>"}
-    for key, item in items[:METADATA_MAX_ITEMS]:
+    kept = items if len(items) <= METADATA_MAX_ITEMS else items[: METADATA_MAX_ITEMS - 1]
+    for key, item in kept:
         result[text(key, METADATA_KEY_LIMIT)] = scalar(item)
-    if len(items) > METADATA_MAX_ITEMS:
-        result["metadata_truncated"] = f"{len(items) - METADATA_MAX_ITEMS} more keys not kept"
+    if len(kept) < len(items):
+        result["metadata_truncated"] = f"{len(items) - len(kept)} more keys not kept"
     return result
 
 
@@ -82,7 +84,12 @@ def strings(values: Mapping[Any, Any], limit: int) -> dict[str, str]:
 
 
 def clean_alert(alert: Alert) -> Alert:
-    """``alert`` with every string bounded and encodable (a caller-built Alert may carry anything)."""
+    """``alert`` with every string bounded and safe for every channel and terminal (a caller-built Alert may
+    carry anything), so the history holds what the channels show."""
+    return safe_alert(_bounded(alert))
+
+
+def _bounded(alert: Alert) -> Alert:
     return Alert(
         name=text(alert.name, TITLE_LIMIT),
         title=text(alert.title, TITLE_LIMIT),

@@ -12,6 +12,11 @@ or rate-limits never delays or re-sends another. The worker takes due notificati
 
 A notification still failing ``give_up_after_seconds`` after it was accepted is given up (``failed``).
 Every attempt is a span (``deliver alert``) with the channel's CLIENT span below it.
+
+While the store cannot be written, CRITICAL notifications are delivered *from memory*
+(:meth:`Dispatcher.deliver_from_memory`): same channel, same retries, nothing persisted. An outcome the
+store cannot take (a full disk) is kept in memory and written when it can, and the notification is not
+sent again meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -34,6 +40,8 @@ from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel, Delivery, HttpChannel, Outcome
 from nethical_otel.alerting.model import AlertChannel, DeliveryStatus, Notification
 from nethical_otel.alerting.outbox import DueNotification, Store
+from nethical_otel.alerting.routing import PlannedNotification
+from nethical_otel.alerting.spool import STORE_ERRORS
 
 _logger = logging.getLogger("nethical_otel.alerting")
 
@@ -42,6 +50,7 @@ CONCURRENCY_PER_CHANNEL = 4
 _GRACE_SECONDS = 5.0
 _SMTP_STEPS = 8
 _IDLE_WAKE_SECONDS = 30.0
+_MEMORY_STATUSES = 10_000  # outcomes of memory deliveries remembered for the history, newest kept
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class Dispatcher:
         self._on_failure = on_failure
         self._session: aiohttp.ClientSession | None = None
         self._workers: dict[AlertChannel, _Worker] = {}
+        self._memory: dict[tuple[str, AlertChannel], DeliveryStatus] = {}
+        self._memory_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -100,13 +111,74 @@ class Dispatcher:
 
     def busy(self, now: float) -> bool:
         """Whether any channel has an attempt running or a notification due now."""
-        return any(worker.busy(now) for worker in self._workers.values())
+        return bool(self._memory_tasks) or any(worker.busy(now) for worker in self._workers.values())
+
+    # From memory, while the store cannot be written ----------------------------------------------------
+    def deliver_from_memory(self, planned: PlannedNotification) -> None:
+        worker = self._workers.get(planned.channel)
+        if worker is None:
+            return
+        notification = Notification(
+            alert=planned.alert,
+            channel=planned.channel,
+            idempotency_key=secrets.token_hex(16),
+            occurrences=planned.occurrences,
+            first_seen=planned.first_seen,
+            last_seen=planned.last_seen,
+            reason=planned.reason,
+        )
+        self._remember(notification, DeliveryStatus.PENDING)
+        task = asyncio.get_running_loop().create_task(self._from_memory(worker, notification))
+        self._memory_tasks.add(task)
+        task.add_done_callback(self._memory_tasks.discard)
+
+    def memory_status(self, fingerprint: str, channel: AlertChannel) -> DeliveryStatus | None:
+        """How the latest memory delivery of an alert group to ``channel`` went, if there was one."""
+        return self._memory.get((fingerprint, channel))
+
+    def _remember(self, notification: Notification, status: DeliveryStatus) -> None:
+        key = (notification.alert.fingerprint, notification.channel)
+        self._memory.pop(key, None)
+        self._memory[key] = status
+        if len(self._memory) > _MEMORY_STATUSES:
+            del self._memory[next(iter(self._memory))]
+
+    async def _from_memory(self, worker: _Worker, notification: Notification) -> None:
+        started = time.time()
+        attempts = 0
+        try:
+            while True:
+                attempts += 1
+                delivery = await worker.deliver(notification)
+                now = time.time()
+                severity = notification.alert.severity
+                if delivery.outcome is Outcome.SENT:
+                    self._remember(notification, DeliveryStatus.SENT)
+                    self._metrics.outcome(worker.kind, severity, DeliveryStatus.SENT)
+                    self._metrics.delivered(worker.kind, max(0.0, now - started))
+                    return
+                if delivery.outcome is Outcome.FAILED or now - started >= self._policy.give_up_after:
+                    self._remember(notification, DeliveryStatus.FAILED)
+                    self._metrics.outcome(worker.kind, severity, DeliveryStatus.FAILED)
+                    _logger.warning("alert notification to %s failed: %s", worker.kind.value, delivery.reason)
+                    return
+                self._remember(notification, DeliveryStatus.RETRYING)
+                self._metrics.outcome(worker.kind, severity, DeliveryStatus.RETRYING)
+                delay = delivery.retry_after if delivery.retry_after is not None else self._policy.backoff(attempts)
+                await asyncio.sleep(max(0.05, delay))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._on_failure(error)
 
     async def close(self) -> None:
         """Stop every worker; attempts cut short stay in the outbox and are retried by the next process."""
         workers = list(self._workers.values())
         for worker in workers:
             worker.stop()
+        for task in list(self._memory_tasks):
+            task.cancel()
+        await asyncio.gather(*self._memory_tasks, return_exceptions=True)
         await asyncio.gather(*(worker.join() for worker in workers), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
@@ -121,6 +193,7 @@ class _Worker:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.inflight: dict[int, asyncio.Task[None]] = {}
+        self.unwritten: dict[int, Callable[[], None]] = {}  # outcomes the store could not take yet
         self.paused_until = 0.0
         self._stopping = False
         timeout = getattr(channel, "timeout_seconds", None)
@@ -136,8 +209,19 @@ class _Worker:
             return True
         if self.paused_until > now:
             return False
-        due = self.dispatcher._store.next_due(self.kind, ())
+        try:
+            due = self.dispatcher._store.next_due(self.kind, self.unwritten)
+        except STORE_ERRORS:
+            return False
         return due is not None and due <= now
+
+    def _write_outcomes(self) -> None:
+        for notification_id, write in list(self.unwritten.items()):
+            try:
+                write()
+            except STORE_ERRORS:
+                return
+            del self.unwritten[notification_id]
 
     def stop(self) -> None:
         self._stopping = True
@@ -159,13 +243,17 @@ class _Worker:
                 if self.paused_until > now:
                     wait = self.paused_until - now
                 else:
+                    self._write_outcomes()
+                    busy = {*self.inflight, *self.unwritten}
                     free = CONCURRENCY_PER_CHANNEL - len(self.inflight)
                     if free > 0:
-                        for notification_id in store.due(self.kind, now, free, self.inflight):
+                        for notification_id in store.due(self.kind, now, free, busy):
                             self.inflight[notification_id] = asyncio.get_running_loop().create_task(
                                 self._attempt(notification_id)
                             )
-                    due = store.next_due(self.kind, self.inflight)
+                    due = store.next_due(self.kind, {*busy, *self.inflight})
+                    if self.unwritten:
+                        due = min(due or now + 1.0, now + 1.0)  # try the store again soon
                     wait = None if due is None else max(0.0, due - time.time())
                     if self.inflight and len(self.inflight) >= CONCURRENCY_PER_CHANNEL:
                         wait = None  # a finishing attempt wakes us
@@ -176,6 +264,8 @@ class _Worker:
                         await asyncio.wait_for(self.wake.wait(), timeout)
             except asyncio.CancelledError:
                 raise
+            except STORE_ERRORS:  # the store cannot be read now: the manager holds alerts meanwhile
+                await asyncio.sleep(1.0)
             except Exception as error:  # a bug in this loop must not stop delivery for good
                 self.dispatcher._on_failure(error)
                 await asyncio.sleep(1.0)
@@ -188,7 +278,7 @@ class _Worker:
                 return
             attempts = due.attempts + 1
             if not self.traced:  # printing a line is not worth a span in the application's traces
-                self._record(due, attempts, await self._deliver(due.notification))
+                self._record(due, attempts, await self.deliver(due.notification))
                 return
             alert = due.notification.alert
             with dispatcher._tracer.start_as_current_span(
@@ -204,7 +294,7 @@ class _Worker:
                 record_exception=False,
                 set_status_on_exception=False,
             ) as span:
-                delivery = await self._deliver(due.notification)
+                delivery = await self.deliver(due.notification)
                 span.set_attribute(semconv.ATTR_ALERT_OUTCOME, delivery.outcome.value)
                 if delivery.outcome is not Outcome.SENT:
                     span.set_status(Status(StatusCode.ERROR, delivery.reason or delivery.outcome.value))
@@ -217,7 +307,7 @@ class _Worker:
             self.inflight.pop(notification_id, None)
             self.wake.set()
 
-    async def _deliver(self, notification: Notification) -> Delivery:
+    async def deliver(self, notification: Notification) -> Delivery:
         session = self.dispatcher._session
         assert session is not None
         try:
@@ -234,6 +324,13 @@ class _Worker:
             return Delivery(Outcome.RETRY, f"channel error: {type(error).__name__}")
 
     def _record(self, due: DueNotification, attempts: int, delivery: Delivery) -> None:
+        try:
+            self._outcome(due, attempts, delivery)
+        except STORE_ERRORS:  # kept until the store takes it; meanwhile the notification is not re-sent
+            self.unwritten[due.id] = lambda: self._outcome(due, attempts, delivery)
+
+    def _outcome(self, due: DueNotification, attempts: int, delivery: Delivery) -> None:
+        # The store is written first: an outcome it could not take is counted when it is written.
         dispatcher = self.dispatcher
         store, metrics, policy = dispatcher._store, dispatcher._metrics, dispatcher._policy
         severity = due.notification.alert.severity

@@ -20,32 +20,26 @@ import logging
 import os
 import time
 import weakref
-from collections import Counter
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
-from nethical_otel import semconv
 from nethical_otel._internal import policy
 from nethical_otel._version import __version__
 from nethical_otel.alerting import _values
 from nethical_otel.alerting._metrics import AlertMetrics
 from nethical_otel.alerting.channels import Channel, build_channels
-from nethical_otel.alerting.channels._text import valid_unicode
 from nethical_otel.alerting.dispatcher import Dispatcher, RetryPolicy
-from nethical_otel.alerting.intake import Intake, RawThreat
-from nethical_otel.alerting.model import (
-    Alert,
-    AlertChannel,
-    AlertSeverity,
-    DeliveryStatus,
-)
-from nethical_otel.alerting.outbox import Accepted, HistoryQuery, Store, resolve_path
+from nethical_otel.alerting.grouping import Grouping, Submission, ThreatPolicy
+from nethical_otel.alerting.identity import API_SOURCE, Identities, IdentityPolicy, source_of_alert
+from nethical_otel.alerting.intake import Intake
+from nethical_otel.alerting.location import open_store
+from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, DeliveryStatus
+from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store
 from nethical_otel.alerting.routing import (
-    ChannelDecision,
     Matcher,
     RateLimiter,
     Router,
@@ -54,6 +48,7 @@ from nethical_otel.alerting.routing import (
     matchers_from,
     new_silence,
 )
+from nethical_otel.alerting.writer import Writer
 from nethical_otel.config import AlertingConfig, ConfigError, ConfigIssue, load_config
 from nethical_otel.config._alerting import CHANNEL_CHOICES
 from nethical_otel.metrics import Instruments
@@ -62,13 +57,9 @@ from nethical_otel.pipeline._background import BackgroundLoop
 _logger = logging.getLogger("nethical_otel.alerting")
 T = TypeVar("T")
 
-THREAT_ALERT_NAME = "NethicalThreatDetected"
 _BATCH = 5000
 _TICK_SECONDS = 0.25
-_RENEW_SECONDS = 20.0
-_MAINTENANCE_SECONDS = 3600.0
 _ACCEPT_TIMEOUT_SECONDS = 30.0
-_IDLE_GROUP_SECONDS = 3600.0
 _ACTIVE_STATUSES = (DeliveryStatus.PENDING.value, DeliveryStatus.RETRYING.value)
 
 
@@ -78,14 +69,6 @@ class AlertReceipt:
 
     id: int
     fingerprint: str
-
-
-@dataclass
-class _Submission:
-    alert: Alert
-    channels: tuple[AlertChannel, ...]
-    metadata: dict[str, Any]
-    future: concurrent.futures.Future[int] | None = None
 
 
 def alerting_config(config: Mapping[str, Any] | AlertingConfig | None) -> AlertingConfig:
@@ -114,6 +97,7 @@ class AlertManager:
     ``config`` takes the original keys (``enabled``, ``max_alerts_per_minute``, ``slack_webhook_url``,
     ``discord_webhook_url``, ``pagerduty_api_key``, ``webhook_url``, ``smtp``) and every other key of
     the ``alerting`` section. Call :meth:`shutdown` (or let the interpreter exit) to flush.
+    ``service_name`` picks the default store (one per service; see :mod:`.location`).
     """
 
     def __init__(
@@ -124,6 +108,7 @@ class AlertManager:
         instruments: Instruments | None = None,
         tracer_provider: TracerProvider | None = None,
         intake: Intake | None = None,
+        service_name: str | None = None,
     ) -> None:
         self.config = alerting_config(config)
         self.enabled = self.config.enabled
@@ -134,13 +119,9 @@ class AlertManager:
         self._closed = not self.enabled
         self._failure: BaseException | None = None
         self._timers: list[asyncio.TimerHandle] = []
-        self._last_maintenance = 0.0
-        self._last_renew = 0.0
-        self._threat_parts: dict[tuple[str, str, str, float | None], Any] = {}
-        self._dropped_reported = 0
         if not self.enabled:
             return
-        self._store = Store(resolve_path(self.config.storage_path))
+        self._store = open_store(self.config.storage_path, service_name)
         self._owns_background = background is None
         self._background = background or BackgroundLoop("nethical-otel-alerts")
         resend = {
@@ -148,15 +129,22 @@ class AlertManager:
             for kind, channel in self.channels.items()
             if channel.resend_firing_every is not None
         }
+        config = self.config
         self._router = Router(
             RoutingPolicy(
-                max_per_minute=self.config.max_alerts_per_minute,
-                repeat_interval=self.config.repeat_interval_seconds,
-                group_wait=self.config.group_wait_seconds,
+                max_per_minute=config.max_alerts_per_minute,
+                repeat_interval=config.repeat_interval_seconds,
+                group_wait=config.group_wait_seconds,
                 resend_every=resend,
                 told_of_resolves=frozenset(k for k, c in self.channels.items() if c.delivers_resolved),
+                source_per_minute=max(1, round(config.max_alerts_per_minute * config.source_share)),
+                critical_per_minute=config.critical_per_minute,
             )
         )
+        self._identities = Identities(
+            IdentityPolicy(config.max_groups_per_source, config.group_window_seconds, config.max_alert_sources)
+        )
+        threats = ThreatPolicy(config.critical_threat_level, config.event_resolve_after_seconds, self.default_channels)
         self._metrics = AlertMetrics(instruments)
         self._metrics.declare(self.channels)
         provider = tracer_provider or trace.get_tracer_provider()
@@ -172,6 +160,16 @@ class AlertManager:
             provider.get_tracer("nethical_otel.alerting", __version__),
             self._on_failure,
         )
+        self._writer = Writer(
+            config,
+            self._store,
+            self._router,
+            Grouping(threats, self._identities),
+            self._dispatcher,
+            self._metrics,
+            self.channels,
+            self.default_channels,
+        )
         try:
             self._background.run(self._start(), _ACCEPT_TIMEOUT_SECONDS)
         except BaseException:
@@ -184,6 +182,11 @@ class AlertManager:
             _live_managers.add(self)
         _all_managers.add(self)
 
+    @property
+    def store_path(self) -> str:
+        """Where the outbox and history are kept (``:memory:`` when nowhere on disk)."""
+        return self._store.path if self.enabled else MEMORY
+
     def __repr__(self) -> str:
         state = "disabled" if not self.enabled else ("shut down" if self._closed else "running")
         channels = ", ".join(kind.value for kind in self.channels) or "none"
@@ -193,9 +196,11 @@ class AlertManager:
     async def _start(self) -> None:
         now = time.time()
         store = self._store
-        self._router.restore(store.adopt_groups(), store.load_silences(now))
+        groups = store.adopt_groups()
+        self._router.restore(groups, store.load_silences(now))
+        self._identities.restore((g.source, g.fingerprint, g.alert.starts_at) for g in groups)
         store.claim(now)
-        self._maintain(now)
+        self._writer.maintain(now)
         await self._dispatcher.start()
         loop = asyncio.get_running_loop()
         self.intake.attach(loop, self._guarded(self._process_intake))
@@ -321,12 +326,13 @@ class AlertManager:
     ) -> AlertReceipt | None:
         """Accept an alert for ``channels`` (default: every configured channel).
 
-        Returns once the alert is recorded in the outbox (durable), with its history id; ``None`` when
-        alerting is disabled or shut down. A channel that is not configured is recorded as failed.
+        Returns once the alert is recorded in the outbox (durable), with its history id (0 when the store
+        cannot be written: the alert is then held in memory and recorded later); ``None`` when alerting is
+        disabled or shut down. A channel that is not configured is recorded as failed.
         Titles, messages and metadata may be anything: they are stored as bounded text, and each channel
         escapes them for its format.
         """
-        return await self._accept(*self._alert(title, message, severity, channels, metadata))
+        return await self._accept(*self._alert(title, message, severity, channels, metadata), API_SOURCE)
 
     def send_alert_sync(
         self,
@@ -337,7 +343,7 @@ class AlertManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> AlertReceipt | None:
         """:meth:`send_alert` for code without an event loop: blocks until the alert is accepted."""
-        return self._accept_sync(*self._alert(title, message, severity, channels, metadata))
+        return self._accept_sync(*self._alert(title, message, severity, channels, metadata), API_SOURCE)
 
     async def send(
         self,
@@ -346,7 +352,7 @@ class AlertManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> AlertReceipt | None:
         """Accept a ready :class:`Alert` (your own name and labels, hence your own grouping)."""
-        return await self._accept(alert, channels, _values.metadata(metadata))
+        return await self._accept(alert, channels, _values.metadata(metadata), source_of_alert(alert))
 
     def send_sync(
         self,
@@ -355,23 +361,23 @@ class AlertManager:
         metadata: Mapping[str, Any] | None = None,
     ) -> AlertReceipt | None:
         """:meth:`send` for code without an event loop."""
-        return self._accept_sync(alert, channels, _values.metadata(metadata))
+        return self._accept_sync(alert, channels, _values.metadata(metadata), source_of_alert(alert))
 
     async def _accept(
-        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any]
+        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any], source: str
     ) -> AlertReceipt | None:
-        submission = self._offer(alert, channels, metadata)
+        submission = self._offer(alert, channels, metadata, source)
         if submission is None or submission.future is None:
             return None
         alert_id = await asyncio.wrap_future(submission.future)
         return AlertReceipt(alert_id, submission.alert.fingerprint)
 
     def _accept_sync(
-        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any]
+        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any], source: str
     ) -> AlertReceipt | None:
         if self.enabled and self._in_loop_thread():
             raise RuntimeError("this would block the alerting loop; use the async send_alert/send")
-        submission = self._offer(alert, channels, metadata)
+        submission = self._offer(alert, channels, metadata, source)
         if submission is None or submission.future is None:
             return None
         return AlertReceipt(submission.future.result(_ACCEPT_TIMEOUT_SECONDS), submission.alert.fingerprint)
@@ -379,7 +385,8 @@ class AlertManager:
     def submit(self, alert: Alert, channels: Iterable[AlertChannel] | None = None) -> None:
         """Hand over a ready :class:`Alert` without waiting for it to be accepted (rules do)."""
         if not self._closed:
-            self.intake.offer(_Submission(alert, tuple(channels or self.default_channels), {}))
+            channels = tuple(channels or self.default_channels)
+            self.intake.offer(Submission(alert, channels, {}, source=source_of_alert(alert)))
 
     def _alert(
         self,
@@ -408,8 +415,8 @@ class AlertManager:
         return alert, channels, clean_metadata
 
     def _offer(
-        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any]
-    ) -> _Submission | None:
+        self, alert: Alert, channels: Iterable[AlertChannel | str] | None, metadata: dict[str, Any], source: str
+    ) -> Submission | None:
         wanted = self.default_channels if channels is None else tuple(AlertChannel(c) for c in channels)
         if not self.enabled:
             _logger.debug("alerting is disabled; alert not sent")
@@ -417,11 +424,8 @@ class AlertManager:
         if self._closed:
             _logger.warning("AlertManager is shut down; alert not sent")
             return None
-        submission = _Submission(
-            _values.clean_alert(alert),
-            tuple(dict.fromkeys(wanted)),
-            metadata,
-            concurrent.futures.Future(),
+        submission = Submission(
+            _values.clean_alert(alert), tuple(dict.fromkeys(wanted)), metadata, concurrent.futures.Future(), source
         )
         self.intake.offer(submission)
         return submission
@@ -436,181 +440,12 @@ class AlertManager:
         while True:
             items = self.intake.drain(_BATCH)
             if items:
-                self._record(items)
+                self._writer.accept(items)
             if not drain_all or not items:
                 return
 
-    def _threat(self, raw: RawThreat) -> _Submission:
-        # A storm repeats a few (detector, level, category, confidence) combinations thousands of times:
-        # their text, labels and metadata are built once and shared by every occurrence.
-        key = (raw.detector, raw.level, raw.category, raw.confidence)
-        shared = self._threat_parts.get(key)
-        if shared is None:
-            if len(self._threat_parts) >= 4096:
-                self._threat_parts.clear()
-            shared = self._threat_parts[key] = self._threat_template(raw)
-        title, message, severity, labels, annotations, metadata = shared
-        alert = Alert(
-            name=THREAT_ALERT_NAME,
-            title=title,
-            message=message,
-            severity=severity,
-            labels=labels,
-            annotations=annotations,
-            starts_at=raw.at,
-            ends_at=raw.at + self.config.event_resolve_after_seconds,
-            trace_id=format(raw.trace_id, "032x") if raw.trace_id else None,
-            span_id=format(raw.span_id, "016x") if raw.span_id else None,
-        )
-        return _Submission(alert, self.default_channels, metadata)
-
-    def _threat_template(
-        self, raw: RawThreat
-    ) -> tuple[str, str, AlertSeverity, dict[str, str], dict[str, str], dict[str, Any]]:
-        level_rank = semconv.ThreatLevel(raw.level).rank
-        critical = level_rank >= semconv.ThreatLevel(self.config.critical_threat_level).rank
-        raw = raw._replace(  # detector output: printable already, but maybe not encodable (lone surrogates)
-            detector=valid_unicode(raw.detector), level=valid_unicode(raw.level), category=valid_unicode(raw.category)
-        )
-        known = isinstance(raw.confidence, float)
-        confidence = f", confidence {raw.confidence:.2f}" if known else ""
-        labels = {
-            semconv.DETECTOR_TYPE: raw.detector,
-            semconv.THREAT_LEVEL: raw.level,
-            semconv.THREAT_CATEGORY: raw.category,
-        }
-        return (
-            f"{raw.level} threat detected by {raw.detector}",
-            f"Detector {raw.detector} reported a {raw.level} threat (category {raw.category}{confidence}).",
-            AlertSeverity.CRITICAL if critical else AlertSeverity.WARNING,
-            labels,
-            {"confidence": f"{raw.confidence:.4g}"} if known else {},
-            {**labels, "confidence": raw.confidence},
-        )
-
-    def _record(self, items: Sequence[Any]) -> None:
-        """Route and record one batch in one transaction, then wake the channels that got notifications.
-
-        Threat occurrences of one (detector, level, category) in a batch become one history entry that
-        counts them (its trace and span ids are the latest one's); each occurrence's own time, ids and
-        confidence are kept alongside (:meth:`get_alert_occurrences`). A storm is thus a few rows per
-        batch, not one per detector call.
-        """
-        now = time.time()
-        entries: list[tuple[_Submission, int, float | None, list[RawThreat]]] = []
-        threats: dict[tuple[str, str, str], list[RawThreat]] = {}
-        for item in items:
-            if isinstance(item, RawThreat):
-                threats.setdefault((item.detector, item.level, item.category), []).append(item)
-            else:
-                entries.append((item, 1, None, []))
-        for raws in threats.values():
-            entries.append((self._threat(raws[-1]), sum(r.occurrences for r in raws), raws[0].at, raws))
-        names: dict[tuple[AlertChannel, ...], tuple[str, ...]] = {}
-        accepted = [
-            Accepted(
-                s.alert, names.get(s.channels) or names.setdefault(s.channels, _names(s.channels)), s.metadata, now, n
-            )
-            for s, n, _, _ in entries
-        ]
-        store, router = self._store, self._router
-        woken: set[AlertChannel] = set()
-        outcomes: Counter[tuple[AlertChannel, AlertSeverity, DeliveryStatus]] = Counter()
-        try:
-            store.begin()
-            ids = store.insert_alerts(accepted)
-            routed: list[tuple[int, ChannelDecision, int | None]] = []
-            unrouted: list[tuple[int, str, DeliveryStatus, str]] = []
-            occurrences: list[tuple[int, float, str | None, str | None, float | None, int]] = []
-            for (submission, count, since, raws), alert_id in zip(entries, ids, strict=True):
-                alert = submission.alert
-                occurrences.extend(
-                    (
-                        alert_id,
-                        raw.at,
-                        format(raw.trace_id, "032x") if raw.trace_id else None,
-                        format(raw.span_id, "016x") if raw.span_id else None,
-                        raw.confidence,
-                        raw.occurrences,
-                    )
-                    for raw in raws
-                )
-                configured = [c for c in submission.channels if c in self.channels]
-                for channel in submission.channels:
-                    if channel not in self.channels:
-                        reason = f"channel {channel.value} is not configured"
-                        unrouted.append((alert_id, channel.value, DeliveryStatus.FAILED, reason))
-                        outcomes[(channel, alert.severity, DeliveryStatus.FAILED)] += count
-                for decision in router.route(alert, alert_id, configured, now, count, since):
-                    notification_id = None
-                    if decision.notification is not None:
-                        notification_id = store.insert_notification(decision.notification, now)
-                        woken.add(decision.channel)
-                        if count > 1:  # the rest of the batch rides on this notification
-                            outcomes[(decision.channel, alert.severity, DeliveryStatus.GROUPED)] += count - 1
-                    else:
-                        outcomes[(decision.channel, alert.severity, decision.status)] += count
-                    routed.append((alert_id, decision, notification_id))
-            store.insert_deliveries(routed)
-            store.insert_unrouted(unrouted)
-            store.insert_occurrences(occurrences)
-            store.save_groups(router.take_changed())
-            store.commit()
-        except BaseException as error:
-            store.rollback()
-            for submission, _, _, _ in entries:
-                if submission.future is not None and not submission.future.done():
-                    submission.future.set_exception(error)
-            raise
-        for (submission, _, _, _), alert_id in zip(entries, ids, strict=True):
-            if submission.future is not None and not submission.future.done():
-                submission.future.set_result(alert_id)
-        for (channel, severity, status), total in outcomes.items():
-            self._metrics.outcome(channel, severity, status, total)
-        for channel in woken:
-            self._dispatcher.wake(channel)
-
     def _tick(self, final: bool = False) -> None:
-        now = time.time()
-        router, store = self._router, self._store
-        planned = router.due(now, final=final)
-        gone: list[tuple[str, AlertChannel]] = []
-        if now - self._last_renew >= _RENEW_SECONDS:  # idle groups are few and cheap to keep a while
-            gone = router.forget_idle(now, max(_IDLE_GROUP_SECONDS, 2 * self.config.repeat_interval_seconds))
-        changed = router.take_changed()
-        if planned or gone or changed:
-            store.begin()
-            try:
-                for item in planned:
-                    notification_id = store.insert_notification(item, now)
-                    store.link_follow_up(item.alert.fingerprint, item.channel, notification_id)
-                    self._dispatcher.wake(item.channel)
-                store.save_groups(changed)
-                store.delete_groups(gone)
-                store.commit()
-            except BaseException:
-                store.rollback()
-                raise
-        if now - self._last_renew >= _RENEW_SECONDS:
-            self._last_renew = now
-            store.renew(now)
-            if store.claim(now):
-                self._dispatcher.wake_all()
-            # Silences added by another process (or the CLI) sharing the file take effect here too.
-            router.silences = {silence.id: silence for silence in store.load_silences(now)}
-        if now - self._last_maintenance >= _MAINTENANCE_SECONDS:
-            self._maintain(now)
-        self._metrics.queue_depth(self.channels, store.active_by_channel())
-        dropped = self.intake.dropped
-        if dropped > self._dropped_reported:
-            self._metrics.dropped(dropped - self._dropped_reported)
-            self._dropped_reported = dropped
-
-    def _maintain(self, now: float) -> None:
-        self._last_maintenance = now
-        days = self.config.history_retention_days
-        max_age = days * 86400.0 if days > 0 else float("inf")
-        self._store.apply_retention(now, max_age, self.config.history_max_alerts)
+        self._writer.tick(time.time(), self.intake, final)
 
     def firing_alerts(self) -> list[Alert]:
         """Alerts some channel was told are firing and that have not resolved (restored ones included)."""
@@ -650,7 +485,7 @@ class AlertManager:
             channel=None if channel is None else AlertChannel(channel).value,
         )
         if self._closed:
-            return _closed_store_history(self.config, query)
+            return _closed_store_history(self._store.path, query)
         return self._on_loop(lambda: self._store.history(query))
 
     def get_alert_occurrences(self, alert_id: int) -> list[dict[str, Any]]:
@@ -659,7 +494,9 @@ class AlertManager:
         if not self.enabled:
             return []
         if self._closed:
-            store = Store(resolve_path(self.config.storage_path))
+            if self._store.path == MEMORY:
+                return []
+            store = Store(self._store.path)
             try:
                 return store.occurrences(alert_id)
             finally:
@@ -676,7 +513,9 @@ class AlertManager:
         if not self.enabled:
             return 0
         if self._closed:
-            store = Store(resolve_path(self.config.storage_path))
+            if self._store.path == MEMORY:
+                return 0
+            store = Store(self._store.path)
             try:
                 return store.clear_history()
             finally:
@@ -760,8 +599,10 @@ def _names(channels: Iterable[AlertChannel]) -> tuple[str, ...]:
     return tuple(channel.value for channel in channels)
 
 
-def _closed_store_history(config: AlertingConfig, query: HistoryQuery) -> list[dict[str, Any]]:
-    store = Store(resolve_path(config.storage_path))
+def _closed_store_history(path: str, query: HistoryQuery) -> list[dict[str, Any]]:
+    if path == MEMORY:
+        return []
+    store = Store(path)
     try:
         return store.history(query)
     finally:

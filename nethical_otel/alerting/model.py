@@ -97,6 +97,8 @@ class DeliveryStatus(str, enum.Enum):
     GROUPED = "grouped"  # folded into its group's notification (the "and N more")
     SILENCED = "silenced"  # matched an active silence
     SKIPPED = "skipped"  # nothing to say on this channel (e.g. a resolve for a channel that is not told of resolves)
+    OVERFLOW = "overflow"  # its source had too many alert groups open: counted in the source's overflow group
+    DROPPED = "dropped"  # given up without being recorded (the store could not be written): counted and logged
 
 
 SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}

@@ -19,12 +19,10 @@ import os
 import secrets
 import socket
 import sqlite3
-import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from nethical_otel.alerting.model import (
@@ -40,8 +38,6 @@ from nethical_otel.alerting.routing import ChannelDecision, Group, Matcher, Plan
 SCHEMA_VERSION = 2
 MEMORY = ":memory:"
 LEASE_SECONDS = 60.0
-APP_DIR = "nethical-otel"
-FILE_NAME = "alerts.sqlite3"
 
 _ACTIVE = ("pending", "retrying")
 _live_owners: set[str] = set()  # owners of the Stores open in this process
@@ -123,25 +119,6 @@ CREATE TABLE IF NOT EXISTS silences (
 """
 
 
-def default_path() -> Path:
-    """``alerts.sqlite3`` in the user's data directory (XDG on Linux, the platform's equivalents elsewhere)."""
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / APP_DIR / FILE_NAME
-
-
-def resolve_path(configured: str | None) -> str:
-    if configured == MEMORY:
-        return MEMORY
-    path = Path(configured).expanduser() if configured else default_path()
-    return str(path)
-
-
 # Rows <-> objects -----------------------------------------------------------------------------------
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -196,6 +173,7 @@ def _group_state(group: Group) -> str:
             "pending_since": group.pending_since,
             "wait_until": group.wait_until,
             "last_sent_at": group.last_sent_at,
+            "source": group.source,
         }
     )
 
@@ -214,6 +192,7 @@ def _group_from(fingerprint: str, channel: str, state: str) -> Group:
         pending_since=float(data["pending_since"]),
         wait_until=data["wait_until"],
         last_sent_at=float(data["last_sent_at"]),
+        source=str(data.get("source", "")),
     )
 
 
@@ -270,8 +249,7 @@ class Store:
         _live_owners.add(self.owner)
         if path == MEMORY:
             self._db = sqlite3.connect(MEMORY, isolation_level=None, check_same_thread=False)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        else:  # location.open_store makes the directory and the file, private
             self._db = sqlite3.connect(path, timeout=15.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a crash of the process (not necessarily of the machine).
@@ -295,6 +273,10 @@ class Store:
     def _set_meta(self, key: str, value: str) -> str:
         self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
         return self._meta(key) or value
+
+    def probe(self, now: float) -> None:
+        """A small write, to learn whether the file takes writes again."""
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('written_at', ?)", (str(now),))
 
     # Accepting --------------------------------------------------------------------------------------
     def begin(self) -> None:

@@ -7,8 +7,12 @@ and stores what comes back.
 * The first occurrence of a firing group is notified; later ones are counted into the group and go out
   as one follow-up ("and 37 more") once ``repeat_interval`` has passed since the last notification.
 * A notification needs a token from the channel's bucket and from the group's bucket (both refill at
-  ``max_alerts_per_minute``). Without one the occurrence is *rate-limited*: counted, and carried by the
-  group's next notification. A CRITICAL alert that starts a group goes out at once, tokens or not.
+  ``max_alerts_per_minute``) and from its source's share of the channel (:mod:`.fairness`). Without one
+  the occurrence is *rate-limited*: counted, and carried by the group's next notification. A CRITICAL
+  alert that starts a group goes out at once, tokens or not, within its source's CRITICAL budget.
+* Follow-ups take turns across sources: the source served longest ago goes first.
+* A batch is a transaction: :meth:`Router.begin`, then :meth:`Router.commit` once it is stored, or
+  :meth:`Router.rollback` when storing failed, which puts every group and bucket back as it was.
 * A resolve is told to channels that deliver resolves and were told the alert fired.
 * Channels that need it (Alertmanager) get firing alerts without an end time re-sent periodically.
 * Silences are label matchers with a time window; a silenced occurrence is recorded, not notified.
@@ -16,13 +20,12 @@ and stores what comes back.
 
 from __future__ import annotations
 
-import re
-import threading
-import time
-import uuid
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from nethical_otel.alerting.buckets import RateLimiter, TokenBucket
+from nethical_otel.alerting.fairness import SourceShares
 from nethical_otel.alerting.model import (
     SEVERITY_RANK,
     Alert,
@@ -31,174 +34,24 @@ from nethical_otel.alerting.model import (
     AlertStatus,
     DeliveryStatus,
 )
+from nethical_otel.alerting.silences import Matcher, Silence, match_labels, matchers_from, new_silence
 
 REASON_FIRST = "first notification"
 REASON_REPEAT = "repeat interval elapsed"
 REASON_RESOLVED = "alert resolved"
 REASON_RESEND = "re-sent while firing"
-_MAX_BUCKETS = 50_000
-
-
-# Token buckets ------------------------------------------------------------------------------------
-class TokenBucket:
-    __slots__ = ("capacity", "rate", "stamp", "tokens")
-
-    def __init__(self, capacity: float, per_second: float, now: float) -> None:
-        self.capacity = capacity
-        self.rate = per_second
-        self.tokens = capacity
-        self.stamp = now
-
-    def _refill(self, now: float) -> None:
-        if now > self.stamp:
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-
-    def available(self, now: float) -> bool:
-        self._refill(now)
-        return self.tokens >= 1.0
-
-    def take(self, now: float) -> None:
-        """Spend a token, going no lower than zero (a CRITICAL bypass spends what is there)."""
-        self._refill(now)
-        self.tokens = max(0.0, self.tokens - 1.0)
-
-    def full(self, now: float) -> bool:
-        self._refill(now)
-        return self.tokens >= self.capacity
-
-
-class RateLimiter:
-    """Token buckets by key: at most ``max_alerts_per_minute`` per key per minute, with that much burst.
-
-    The original Nethical API: ``should_send(key, severity)`` is always true for CRITICAL (the pipeline
-    never drops those; it counts them into their group's next notification instead).
-    """
-
-    def __init__(self, max_alerts_per_minute: int = 10) -> None:
-        if max_alerts_per_minute < 1:
-            raise ValueError("max_alerts_per_minute must be at least 1")
-        self.max_alerts = max_alerts_per_minute
-        self._buckets: dict[str, TokenBucket] = {}
-        self._lock = threading.Lock()
-
-    def _bucket(self, key: str, now: float) -> TokenBucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= _MAX_BUCKETS:
-                # Full buckets carry no state: forgetting them changes nothing.
-                for stale in [k for k, b in self._buckets.items() if b.full(now)]:
-                    del self._buckets[stale]
-            bucket = self._buckets[key] = TokenBucket(self.max_alerts, self.max_alerts / 60.0, now)
-        return bucket
-
-    def available(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return self._bucket(key, now).available(now)
-
-    def take(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._bucket(key, now).take(now)
-
-    def try_acquire(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            bucket = self._bucket(key, now)
-            if not bucket.available(now):
-                return False
-            bucket.take(now)
-            return True
-
-    def should_send(self, alert_key: str, severity: AlertSeverity | str) -> bool:
-        if AlertSeverity(severity) is AlertSeverity.CRITICAL:
-            return True
-        return self.try_acquire(alert_key)
-
-
-# Silences -----------------------------------------------------------------------------------------
-_OPERATORS = ("=", "!=", "=~", "!~")
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """A label matcher as in Alertmanager: ``=``, ``!=``, ``=~`` and ``!~`` (regexes match the whole value)."""
-
-    name: str
-    value: str
-    operator: str = "="
-
-    def __post_init__(self) -> None:
-        if self.operator not in _OPERATORS:
-            raise ValueError(f"matcher operator must be one of {', '.join(_OPERATORS)}, not {self.operator!r}")
-        if self.operator in ("=~", "!~"):
-            try:
-                re.compile(self.value)
-            except re.error as error:
-                raise ValueError(f"matcher {self.name!r}: invalid regular expression: {error}") from None
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        actual = labels.get(self.name, "")  # a missing label matches as empty, as in Alertmanager
-        if self.operator == "=":
-            return actual == self.value
-        if self.operator == "!=":
-            return actual != self.value
-        found = re.fullmatch(self.value, actual) is not None
-        return found if self.operator == "=~" else not found
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "operator": self.operator, "value": self.value}
-
-
-@dataclass(frozen=True)
-class Silence:
-    id: str
-    matchers: tuple[Matcher, ...]
-    starts_at: float  # Unix seconds
-    ends_at: float
-    comment: str = ""
-    created_at: float = 0.0
-
-    def active(self, now: float) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(matcher.matches(labels) for matcher in self.matchers)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "matchers": [m.to_dict() for m in self.matchers],
-            "starts_at": self.starts_at,
-            "ends_at": self.ends_at,
-            "comment": self.comment,
-            "created_at": self.created_at,
-        }
-
-
-def matchers_from(spec: Mapping[str, str] | Iterable[Matcher | tuple[str, str, str]]) -> tuple[Matcher, ...]:
-    """Matchers from ``{"label": "value"}`` (equality) or from Matcher / ``(name, operator, value)`` items."""
-    if isinstance(spec, Mapping):
-        found = tuple(Matcher(str(name), str(value)) for name, value in spec.items())
-    else:
-        found = tuple(item if isinstance(item, Matcher) else Matcher(item[0], item[2], item[1]) for item in spec)
-    if not found:
-        raise ValueError("a silence needs at least one matcher")
-    return found
-
-
-def new_silence(
-    matchers: tuple[Matcher, ...], starts_at: float, ends_at: float, comment: str, created_at: float
-) -> Silence:
-    if ends_at <= starts_at:
-        raise ValueError("a silence must end after it starts")
-    return Silence(uuid.uuid4().hex, matchers, starts_at, ends_at, comment, created_at)
-
-
-def match_labels(alert: Alert) -> dict[str, str]:
-    """The labels silences match on: the alert's own, plus ``alertname`` and ``severity``."""
-    return {**alert.labels, "alertname": alert.name, "severity": alert.severity.value}
+# The buckets' and silences' original home was here.
+__all__ = [
+    "Matcher",
+    "RateLimiter",
+    "Router",
+    "RoutingPolicy",
+    "Silence",
+    "TokenBucket",
+    "match_labels",
+    "matchers_from",
+    "new_silence",
+]
 
 
 # Groups -------------------------------------------------------------------------------------------
@@ -217,6 +70,7 @@ class Group:
     pending_since: float = 0.0
     wait_until: float | None = None  # group_wait: first notification not before this
     last_sent_at: float = 0.0  # for re-sends
+    source: str = ""  # the detector, rule or API it comes from (fairness.py)
 
     @property
     def key(self) -> tuple[str, AlertChannel]:
@@ -251,6 +105,8 @@ class RoutingPolicy:
     group_wait: float
     resend_every: Mapping[AlertChannel, float] = field(default_factory=dict)  # channel -> seconds
     told_of_resolves: frozenset[AlertChannel] = frozenset()
+    source_per_minute: int | None = None  # a source's share of a channel; None: all of max_per_minute
+    critical_per_minute: int | None = None  # CRITICAL first notifications past the buckets; None: no limit
 
 
 class Router:
@@ -262,9 +118,55 @@ class Router:
         self.silences: dict[str, Silence] = {}
         self._channel_buckets = RateLimiter(policy.max_per_minute)
         self._group_buckets = RateLimiter(policy.max_per_minute)
+        unlimited = 1_000_000_000
+        self._shares = SourceShares(
+            policy.source_per_minute or policy.max_per_minute,
+            unlimited if policy.critical_per_minute is None else policy.critical_per_minute,
+        )
         self._attention: set[tuple[str, AlertChannel]] = set()  # groups with something due later
         self._resending: set[tuple[str, AlertChannel]] = set()  # firing groups on channels that need re-sends
         self.changed: set[tuple[str, AlertChannel]] = set()  # groups to persist
+        self._journal: dict[tuple[str, AlertChannel], tuple[Group | None, bool, bool, bool]] | None = None
+
+    # Transactions ---------------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Record what changes from now on, until :meth:`commit` or :meth:`rollback`."""
+        self._journal = {}
+        for limiter in (self._channel_buckets, self._group_buckets, self._shares):
+            limiter.begin()
+
+    def commit(self) -> None:
+        self._journal = None
+        for limiter in (self._channel_buckets, self._group_buckets, self._shares):
+            limiter.commit()
+
+    def rollback(self) -> None:
+        """Undo every change since :meth:`begin`: groups, their flags and the buckets."""
+        journal, self._journal = self._journal or {}, None
+        for key, (group, attention, resending, changed) in journal.items():
+            if group is None:
+                self.groups.pop(key, None)
+            else:
+                self.groups[key] = group
+            for flags, wanted in ((self._attention, attention), (self._resending, resending), (self.changed, changed)):
+                if wanted:
+                    flags.add(key)
+                else:
+                    flags.discard(key)
+        for limiter in (self._channel_buckets, self._group_buckets, self._shares):
+            limiter.rollback()
+
+    def _touch(self, key: tuple[str, AlertChannel]) -> None:
+        """Keep the state of group ``key`` before its first change in the transaction."""
+        journal = self._journal
+        if journal is not None and key not in journal:
+            group = self.groups.get(key)
+            journal[key] = (
+                None if group is None else dataclasses.replace(group),
+                key in self._attention,
+                key in self._resending,
+                key in self.changed,
+            )
 
     # Occurrences ----------------------------------------------------------------------------------
     def route(
@@ -275,9 +177,11 @@ class Router:
         now: float,
         count: int = 1,
         since: float | None = None,
+        source: str = "",
     ) -> list[ChannelDecision]:
         """What ``count`` occurrences of ``alert`` (the latest of them; history id ``alert_id``) mean for
-        each channel. ``since`` is when the earliest of them happened (default: the alert's start)."""
+        each channel. ``since`` is when the earliest of them happened (default: the alert's start);
+        ``source`` is the detector, rule or API it comes from (its share and budget are spent)."""
         since = alert.starts_at or now if since is None else since
         silence = self._silence_for(alert, now) if self.silences else None
         decisions = []
@@ -287,7 +191,7 @@ class Router:
             elif alert.status is AlertStatus.RESOLVED:
                 decisions.append(self._resolve(alert, alert_id, channel, now))
             else:
-                decisions.append(self._fire(alert, alert_id, channel, now, count, since))
+                decisions.append(self._fire(alert, alert_id, channel, now, count, since, source))
         return decisions
 
     def _silence_for(self, alert: Alert, now: float) -> Silence | None:
@@ -295,14 +199,16 @@ class Router:
         return next((s for s in self.silences.values() if s.active(now) and s.matches(labels)), None)
 
     def _fire(
-        self, alert: Alert, alert_id: int, channel: AlertChannel, now: float, count: int, since: float
+        self, alert: Alert, alert_id: int, channel: AlertChannel, now: float, count: int, since: float, source: str
     ) -> ChannelDecision:
         key = (alert.fingerprint, channel)
+        self._touch(key)
         group = self.groups.get(key)
         if group is None:
-            group = self.groups[key] = Group(alert.fingerprint, channel, alert, alert_id, firing=False)
+            group = self.groups[key] = Group(alert.fingerprint, channel, alert, alert_id, firing=False, source=source)
         starts_episode = not group.firing
         group.alert, group.alert_id, group.firing = alert, alert_id, True
+        group.source = source or group.source
         self.changed.add(key)
         if starts_episode:
             group.told_firing = False
@@ -313,8 +219,7 @@ class Router:
         if recent or (group.wait_until is not None and now < group.wait_until):
             self._count(group, count, since)
             return ChannelDecision(channel, DeliveryStatus.GROUPED)
-        critical_first = alert.severity is AlertSeverity.CRITICAL and not group.told_firing
-        if critical_first or self._tokens_available(group, now):
+        if self._may_notify(group, now):
             reason = REASON_REPEAT if group.told_firing else REASON_FIRST
             return ChannelDecision(
                 channel, DeliveryStatus.PENDING, notification=self._notify(group, now, count, reason, since)
@@ -324,6 +229,7 @@ class Router:
 
     def _resolve(self, alert: Alert, alert_id: int, channel: AlertChannel, now: float) -> ChannelDecision:
         key = (alert.fingerprint, channel)
+        self._touch(key)
         group = self.groups.get(key)
         was_told = group is not None and group.told_firing
         if group is not None:
@@ -347,14 +253,25 @@ class Router:
         group.pending += count
         self._attention.add(group.key)
 
-    def _tokens_available(self, group: Group, now: float) -> bool:
-        return self._channel_buckets.available(group.channel.value, now) and self._group_buckets.available(
-            f"{group.fingerprint}/{group.channel.value}", now
-        )
+    def _may_notify(self, group: Group, now: float, fair: bool = True) -> bool:
+        """Tokens from every bucket, or a CRITICAL first notification within its source's budget.
+
+        Not ``fair`` (at shutdown, when nobody else will wait): the source's share is not asked.
+        """
+        channel = group.channel
+        if (
+            self._channel_buckets.available(channel.value, now)
+            and self._group_buckets.available(f"{group.fingerprint}/{channel.value}", now)
+            and (not fair or self._shares.available(group.source, channel, now))
+        ):
+            return True
+        critical_first = group.alert.severity is AlertSeverity.CRITICAL and not group.told_firing
+        return critical_first and self._shares.critical_pass(group.source, channel, now)
 
     def _notify(self, group: Group, now: float, extra: int, reason: str, since: float) -> PlannedNotification:
         self._channel_buckets.take(group.channel.value, now)
         self._group_buckets.take(f"{group.fingerprint}/{group.channel.value}", now)
+        self._shares.take(group.source, group.channel, now)
         occurrences = group.pending + extra
         last_seen = group.alert.starts_at or now
         first_seen = min(group.pending_since, since) if group.pending else min(since, last_seen)
@@ -370,19 +287,25 @@ class Router:
         )
 
     # Time -----------------------------------------------------------------------------------------
-    def due(self, now: float, *, final: bool = False) -> list[PlannedNotification]:
+    def due(self, now: float, *, final: bool = False, only: AlertSeverity | None = None) -> list[PlannedNotification]:
         """Follow-ups whose time has come: after group_wait, after repeat_interval, and re-sends.
 
         ``final`` (at shutdown): report every counted occurrence now that tokens allow, without waiting
         for group_wait or repeat_interval, so no count is left for another process to tell late.
+        ``only``: plan for groups of that severity alone (while the store fails, CRITICAL ones).
         """
         planned: list[PlannedNotification] = []
-        # Critical groups first, then the longest waiting: when tokens are short they go to those.
+        # Critical groups first, then the source served longest ago, then the longest waiting: when
+        # tokens are short they go to those, and a flooding source takes its turn like the others.
+        shares = self._shares
         waiting = sorted(
             (self.groups[key] for key in self._attention if key in self.groups),
-            key=lambda g: (-SEVERITY_RANK[g.alert.severity], g.pending_since),
+            key=lambda g: (-SEVERITY_RANK[g.alert.severity], shares.last_turn(g.source, g.channel), g.pending_since),
         )
         for group in waiting:
+            if only is not None and group.alert.severity is not only:
+                continue
+            self._touch(group.key)
             if not group.firing or group.pending == 0:
                 self._attention.discard(group.key)
                 continue
@@ -390,16 +313,18 @@ class Router:
                 continue
             if not final and group.notified_at is not None and now - group.notified_at < self.policy.repeat_interval:
                 continue
-            critical_first = group.alert.severity is AlertSeverity.CRITICAL and not group.told_firing
-            if critical_first or self._tokens_available(group, now):
+            if self._may_notify(group, now, fair=not final):
                 reason = REASON_REPEAT if group.told_firing else REASON_FIRST
                 planned.append(self._notify(group, now, 0, reason, group.pending_since))
         for key in list(self._resending):
             firing = self.groups.get(key)
+            if only is not None and firing is not None and firing.alert.severity is not only:
+                continue
             if firing is None or not firing.firing or not firing.told_firing or firing.alert.ends_at is not None:
                 self._resending.discard(key)
                 continue
             if now - firing.last_sent_at >= self.policy.resend_every[firing.channel]:
+                self._touch(key)
                 firing.last_sent_at = now
                 self.changed.add(key)
                 alert = firing.alert
@@ -417,6 +342,7 @@ class Router:
             ended = group.alert.ends_at is not None and group.alert.ends_at < now
             quiet = now - max(group.notified_at or 0.0, group.alert.starts_at) > idle_for
             if (not group.firing or ended) and quiet:
+                self._touch(key)
                 del self.groups[key]
                 self.changed.discard(key)
                 self._resending.discard(key)

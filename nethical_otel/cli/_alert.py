@@ -27,6 +27,7 @@ _STATUSES = (
     "grouped",
     "silenced",
     "skipped",
+    "overflow",
 )
 
 
@@ -55,13 +56,26 @@ def add_parser(subparsers: Any) -> None:
     history.add_argument("--status", choices=_STATUSES, help="alert status or delivery status")
     history.add_argument("--channel", choices=_CHANNELS)
     history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.add_argument(
+        "--service",
+        default=None,
+        metavar="NAME",
+        help="the service whose default store to read (default: service.name)",
+    )
     history.set_defaults(handler=run_history)
 
 
-def _alerting(path: str | None) -> Any:
+def _config(path: str | None) -> Any:
     from nethical_otel.config import load_config
 
-    return load_config(path).alerting
+    return load_config(path)
+
+
+def _say(text: object, limit: int = 4096) -> str:
+    """Anything shown on the terminal: no control or bidi character gets through (titles are attacker text)."""
+    from nethical_otel._text import Destination, clean
+
+    return clean(text, Destination.TERMINAL, limit)
 
 
 def run_test(args: argparse.Namespace) -> int:
@@ -69,10 +83,11 @@ def run_test(args: argparse.Namespace) -> int:
     from nethical_otel.config import ConfigError
 
     try:
-        config = _alerting(args.config)
-        manager = AlertManager(config)
+        full = _config(args.config)
+        config = full.alerting
+        manager = AlertManager(config, service_name=full.service.name)
     except ConfigError as error:
-        print(error, file=sys.stderr)
+        print(_say(error), file=sys.stderr)
         return 2
     if not manager.enabled:
         print("alerting is disabled (alerting.enabled: false)", file=sys.stderr)
@@ -99,29 +114,36 @@ def run_test(args: argparse.Namespace) -> int:
         manager.shutdown(timeout=2.0)
     width = max(len(name) for name in states) if states else 0
     for name, (status, reason) in sorted(states.items()):
-        detail = f": {reason}" if reason else ""
+        detail = f": {_say(reason)}" if reason else ""
         if status in ("pending", "retrying"):
             detail += f" (no result within {args.timeout:g}s; it stays queued and is retried by the next process)"
         print(f"{name:<{width}}  {status}{detail}")
-    print(f"history: {_store_path(config)}")
+    print(f"history: {_say(manager.store_path)}")
     return 0 if states and all(status == "sent" for status, _ in states.values()) else 1
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store, resolve_path
+    import sqlite3
+
+    from nethical_otel.alerting.location import KEY, resolve_path
+    from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store
     from nethical_otel.config import ConfigError
 
     try:
-        config = _alerting(args.config)
+        full = _config(args.config)
         since = _since(args.since)
     except (ConfigError, ValueError) as error:
-        print(error, file=sys.stderr)
+        print(_say(error), file=sys.stderr)
         return 2
-    path = resolve_path(config.storage_path)
-    if path == MEMORY or not Path(path).exists():
-        print(f"no alert history at {path}", file=sys.stderr)
+    path = resolve_path(full.alerting.storage_path, args.service or full.service.name)
+    if path == MEMORY or not Path(path).is_file():
+        print(f"no alert history at {_say(path)}", file=sys.stderr)
         return 0 if path != MEMORY else 2
-    store = Store(path)
+    try:
+        store = Store(path)
+    except (OSError, sqlite3.Error) as error:
+        print(f"{KEY}: cannot read the alert store {_say(path)}: {_say(error)}", file=sys.stderr)
+        return 2
     try:
         entries = store.history(
             HistoryQuery(
@@ -135,7 +157,9 @@ def run_history(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps(entries, indent=2, ensure_ascii=False))
+        from nethical_otel._text import terminal_json
+
+        print(terminal_json(json.dumps(entries, indent=2, ensure_ascii=False)))
         return 0
     if not entries:
         print("no alerts")
@@ -146,13 +170,11 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def _row(entry: dict[str, Any]) -> str:
-    from nethical_otel.alerting.channels._text import fit, one_line
-
     when = str(entry["timestamp"])[:19].replace("T", " ")
     count = f" x{entry['occurrences']}" if entry["occurrences"] > 1 else ""
     deliveries = " ".join(f"{channel}={d['status']}" for channel, d in entry["delivery"].items()) or "-"
-    title = fit(one_line(entry["title"]), 80)
-    return f"{when}  {entry['severity']:<8}  {entry['status']:<8}  {title}{count}  [{deliveries}]"
+    row = f"{when}  {entry['severity']:<8}  {entry['status']:<8}  {_say(entry['title'], 80)}{count}  [{deliveries}]"
+    return _say(row)
 
 
 def _since(text: str | None) -> float | None:
@@ -166,9 +188,3 @@ def _since(text: str | None) -> float | None:
     except ValueError:
         raise ValueError(f"--since {text!r}: give a duration such as 15m, 2h, 1d, or an ISO 8601 time") from None
     return moment.timestamp()
-
-
-def _store_path(config: Any) -> str:
-    from nethical_otel.alerting.outbox import resolve_path
-
-    return resolve_path(config.storage_path)

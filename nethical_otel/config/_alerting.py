@@ -67,6 +67,42 @@ class AlertingConfig(ChannelSettings):
     queue_size: int = setting(
         10_000, minimum=10, maximum=10_000_000, doc="alerts waiting to be routed; beyond, occurrences are only counted"
     )
+    max_groups_per_source: int = setting(
+        20,
+        minimum=1,
+        maximum=100_000,
+        doc="alert groups one detector, rule or the send_alert API may have open; occurrences of further groups"
+        " are counted in one overflow group per source and severity (outcome overflow)",
+    )
+    group_window_seconds: float = setting(
+        3600.0, minimum=1.0, maximum=30 * 86400.0, doc="a group stays open this long after its last occurrence"
+    )
+    max_alert_sources: int = setting(
+        1000, minimum=1, maximum=1_000_000, doc="sources tracked at once; beyond, new sources share one overflow group"
+    )
+    source_share: float = setting(
+        0.5,
+        minimum=0.01,
+        maximum=1.0,
+        doc="share of a channel's max_alerts_per_minute one source may use, so a flood leaves room for the others",
+    )
+    critical_per_minute: int = setting(
+        5,
+        minimum=0,
+        maximum=100_000,
+        doc="CRITICAL alerts starting a group go out at once past the rate limits this often per source and"
+        " channel; beyond, they wait for tokens (counted, never dropped)",
+    )
+    occurrences_per_alert: int = setting(
+        100, minimum=1, maximum=1_000_000, doc="occurrences kept one by one per history entry; the rest are tallied"
+    )
+    store_buffer_size: int = setting(
+        10_000,
+        minimum=10,
+        maximum=10_000_000,
+        doc="alert occurrences held in memory while the store cannot be written; beyond, the oldest are dropped"
+        " (outcome dropped, logged)",
+    )
     # Delivery.
     retry_initial_delay_seconds: float = setting(0.5, minimum=0.01, maximum=600.0, doc="first retry backoff")
     retry_max_delay_seconds: float = setting(60.0, minimum=0.01, maximum=86400.0, doc="backoff cap")

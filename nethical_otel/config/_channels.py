@@ -52,7 +52,12 @@ class ChannelSettings:
     pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, doc="PagerDuty Events API v2 endpoint")
     pagerduty_source: str | None = setting(None, doc="PagerDuty payload.source; defaults to this host's name")
     webhook_url: Secret | None = setting(None, doc="generic webhook receiving an Alertmanager-v4-like JSON body")
-    webhook_secret: Secret | None = setting(None, doc="HMAC-SHA256 signing key for the webhook (Standard Webhooks)")
+    webhook_secret: Secret | None = setting(
+        None, doc="Standard Webhooks signing secret: whsec_ + base64 of 24-64 random bytes (HMAC-SHA256)"
+    )
+    webhook_max_body_bytes: int = setting(
+        262_144, minimum=4096, maximum=16 * 2**20, doc="webhook bodies above this get their values cut until they fit"
+    )
     alertmanager_url: str | None = setting(None, doc="Alertmanager base URL, e.g. http://alertmanager:9093")
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     request_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-request timeout")

@@ -76,3 +76,27 @@ def test_alert_history_without_a_database_says_so(tmp_path):
     done = cli("history", "--config", config_file(tmp_path))
     assert done.returncode == 0 and "no alert history at" in done.stderr
     assert not (tmp_path / "alerts.sqlite3").exists()
+
+
+def test_alert_history_shows_no_terminal_control_or_bidi_character_in_table_or_json(tmp_path):
+    from nethical_otel.alerting import AlertManager
+
+    hostile = "pay \x9b2J\x1b[31m\u202eevil\u2066 now"
+    manager = AlertManager({"storage_path": str(tmp_path / "alerts.sqlite3"), "console": "off"})
+    manager.send_alert_sync(hostile, hostile, "warning", metadata={"prompt": hostile})
+    manager.shutdown(timeout=1.0)
+    table = cli("history", "--config", config_file(tmp_path))
+    as_json = cli("history", "--json", "--config", config_file(tmp_path))
+    assert table.returncode == 0 and as_json.returncode == 0, table.stderr + as_json.stderr
+    for output in (table.stdout, as_json.stdout):
+        assert not any(char in output for char in "\x9b\x1b\u202e\u2066"), repr(output)
+    assert "pay" in table.stdout and "evil" in table.stdout
+    (entry,) = json.loads(as_json.stdout)
+    assert entry["title"] == "pay  2J [31m evil  now"
+
+
+def test_alert_history_of_an_unusable_store_is_an_error_without_traceback(tmp_path):
+    (tmp_path / "alerts.sqlite3").write_bytes(b"not a database at all" * 50)
+    done = cli("history", "--config", config_file(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "alerting.storage_path" in done.stderr

@@ -141,6 +141,7 @@ def test_an_outage_then_recovery_delivers_every_alert_and_duplicates_share_their
         tmp_path,
         webhook_url=f"{receiver.url}/hook",
         max_alerts_per_minute=1000,
+        max_groups_per_source=100,
         request_timeout_seconds=0.5,
     ) as manager:
         started = time.monotonic()

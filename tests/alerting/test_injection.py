@@ -8,11 +8,12 @@ import pytest
 
 from nethical_otel.alerting import AlertSeverity
 from nethical_otel.alerting._values import MESSAGE_LIMIT, METADATA_VALUE_LIMIT, TITLE_LIMIT
+from nethical_otel.alerting.channels._text import body_text, one_line
 from tests._support.alerting import running, settled, verify_standard_webhook, wait_for_history
 from tests._support.emulators.alerts import HOSTILE
 from tests._support.recorder import RecordingServer
 
-SECRET = "hostile-test-signing-key"
+SECRET = "whsec_aG9zdGlsZS10ZXN0LXNpZ25pbmcta2V5LTI0Yg"  # Standard Webhooks format, unpadded
 
 
 class Unprintable:
@@ -49,8 +50,11 @@ def test_hostile_text_is_kept_safely_in_history_payloads_and_console(tmp_path, c
     assert all(len(str(value)) <= METADATA_VALUE_LIMIT for value in entry["metadata"].values())
     assert entry["metadata"]["obj"] == "<unprintable Unprintable>"
     json.dumps(entry).encode("utf-8")
-    if len(text) <= TITLE_LIMIT and "\ud800" not in text:
-        assert entry["title"] == text  # kept as given: escaping is each channel's job
+    # One policy for every destination: a title is one line without controls, bidi or invalid characters.
+    assert entry["title"] == (one_line(entry["title"]).strip() or "Untitled alert")
+    if len(text) <= TITLE_LIMIT:
+        assert entry["title"] == (one_line(text).strip() or "Untitled alert")
+    assert entry["message"] == body_text(entry["message"])
     # Webhook: valid JSON, signature over the exact bytes, the text still one JSON string.
     verify_standard_webhook(request.headers, request.body, SECRET)
     body = request.json()
@@ -68,5 +72,7 @@ def test_a_str_that_returns_no_string_and_huge_metadata_are_bounded(tmp_path):
         manager.send_alert_sync(NotAString(), Unprintable(), "warning", [], metadata)  # type: ignore[arg-type]
         (entry,) = wait_for_history(manager, lambda h: len(h) == 1)
     assert entry["title"] == "<unprintable NotAString>" and entry["message"] == "<unprintable Unprintable>"
-    assert len(entry["metadata"]) == 65 and entry["metadata"]["metadata_truncated"] == "37 more keys not kept"
+    # 64 keys in all: the marker is one of them, so every channel that shows 64 annotations shows it.
+    assert len(entry["metadata"]) == 64 and entry["metadata"]["metadata_truncated"] == "38 more keys not kept"
+    assert entry["annotations"]["metadata_truncated"] == "38 more keys not kept"
     assert all(len(str(v)) <= METADATA_VALUE_LIMIT for v in entry["metadata"].values())

@@ -7,8 +7,9 @@ import subprocess
 import sys
 import time
 
+from nethical_otel.alerting.location import open_store
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, DeliveryStatus
-from nethical_otel.alerting.outbox import Accepted, HistoryQuery, Store, default_path, resolve_path
+from nethical_otel.alerting.outbox import Accepted, HistoryQuery, Store
 from nethical_otel.alerting.routing import ChannelDecision, Group, PlannedNotification
 
 WEBHOOK = AlertChannel.WEBHOOK
@@ -31,18 +32,9 @@ def record(store: Store, title: str = "t", severity: AlertSeverity = AlertSeveri
     return alert_id, notification_id
 
 
-def test_default_path_is_in_the_user_data_directory(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert default_path() == tmp_path / "nethical-otel" / "alerts.sqlite3"
-    assert resolve_path(None) == str(tmp_path / "nethical-otel" / "alerts.sqlite3")
-    assert resolve_path("~/x.db").startswith(str(__import__("pathlib").Path.home()))
-    assert resolve_path(":memory:") == ":memory:"
-
-
 def test_the_database_is_created_in_wal_mode_with_its_directory(tmp_path):
     path = tmp_path / "nested" / "alerts.sqlite3"
-    store = Store(str(path))
-    store.close()
+    open_store(str(path)).close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

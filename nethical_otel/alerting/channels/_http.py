@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from nethical_otel.alerting.channels._base import Delivery, HttpResponse, Outcome
 from nethical_otel.alerting.channels._text import fit, one_line
@@ -15,6 +18,11 @@ from nethical_otel.alerting.channels._text import fit, one_line
 # A service may ask for any delay; past an hour the dispatcher's own backoff is the better judge.
 MAX_RETRY_AFTER_SECONDS = 3600.0
 _EXCERPT_LENGTH = 300
+_CREDENTIAL_HEADER = re.compile(
+    r"""((?:proxy-)?authorization|x-api-key|api-key|cookie|set-cookie)(["']?\s*[:=]\s*["']?)[^"'\r\n,;}]+""",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"\b(basic|bearer|token)\s+[A-Za-z0-9+/=._~-]{6,}", re.IGNORECASE)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -58,12 +66,18 @@ def json_object(body: bytes) -> dict[str, Any] | None:
 
 
 def excerpt(text: str | bytes, secrets: Iterable[str] = ()) -> str:
-    """Service-provided text made fit for a delivery reason: one line, short, with any secret masked."""
+    """Service-provided text made fit for a delivery reason: one line, short, with any secret masked.
+
+    Besides the channel's own secrets, anything that looks like a credential a service may echo back (an
+    ``Authorization`` header, a ``Basic``/``Bearer`` token) is masked too.
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    for secret in secrets:
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")
+    text = _CREDENTIAL_HEADER.sub(r"\1\2***", text)
+    text = _TOKEN.sub(r"\1 ***", text)
     return fit(one_line(text).strip(), _EXCERPT_LENGTH)
 
 
@@ -85,6 +99,13 @@ def by_status(response: HttpResponse, what: str) -> Delivery:
 
 
 def url_secrets(url: str) -> tuple[str, ...]:
-    """The parts of a credential URL to mask in service-provided text: the URL and its token-like segments."""
+    """The parts of a URL to mask in service-provided text: the URL, its token-like path segments, and the
+    credentials of its userinfo (as written, percent-decoded, and as the ``Basic`` header sends them)."""
+    parts = urlsplit(url)
     path = url.split("?", 1)[0].split("://", 1)[-1]
-    return (url, *(segment for segment in path.split("/")[1:] if len(segment) >= 16))
+    found = [url, *(segment for segment in path.split("/")[1:] if len(segment) >= 16)]
+    if parts.username is not None or parts.password is not None:
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        pair = f"{user}:{password}"
+        found += [parts.netloc.rsplit("@", 1)[0], pair, password, base64.b64encode(pair.encode()).decode("ascii")]
+    return tuple(secret for secret in found if len(secret) >= 3)

@@ -5,22 +5,27 @@ re-sends every firing alert (``resend_firing_every``) with an ``endsAt`` well be
 sends ``endsAt`` = the resolve time when the alert resolves. Labels are the alert's labels plus
 ``alertname`` and ``severity``; names are made valid Prometheus label names, empty values are left out
 (Alertmanager treats them as absent), and values are cut so an attacker-sized string cannot bloat it.
+A name that is not a valid label name (non-ASCII, too long) becomes a distinct, readable one: its ASCII
+part plus a hash of the original (``key_1f2e3d4c``), and the value keeps the original name in front
+(``имя: Alice``), so no two keys collapse into one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpRequest, HttpResponse, Outcome
-from nethical_otel.alerting.channels._http import by_status, excerpt, json_object
+from nethical_otel.alerting.channels._http import by_status, excerpt, json_object, url_secrets
 from nethical_otel.alerting.channels._settings import checked_url
-from nethical_otel.alerting.channels._text import fit, one_line
+from nethical_otel.alerting.channels._text import fit, safe_notification
 from nethical_otel.alerting.model import AlertChannel, AlertStatus, Notification
 from nethical_otel.config import ChannelSettings
 
@@ -33,13 +38,19 @@ LABEL_VALUE_LIMIT = 1024
 ANNOTATION_LIMIT = 16_384
 NAME_LIMIT = 128
 
-_INVALID_NAME_CHARACTERS = re.compile(r"[^a-zA-Z0-9_]")
+_INVALID_NAME_CHARACTERS = re.compile(r"[^a-zA-Z0-9_]+")
+_VALID_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def label_name(name: str) -> str:
-    """A valid Prometheus label name (``[a-zA-Z_][a-zA-Z0-9_]*``) for any string."""
-    cleaned = _INVALID_NAME_CHARACTERS.sub("_", name[:NAME_LIMIT])
-    return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
+    """A valid Prometheus label name (``[a-zA-Z_][a-zA-Z0-9_]*``) for any string: the name itself when it is
+    one, else its ASCII part (accents folded) plus 8 hex characters of its hash, distinct for distinct names."""
+    if _VALID_NAME.fullmatch(name) and len(name) <= NAME_LIMIT:
+        return name
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    stem = _INVALID_NAME_CHARACTERS.sub("_", folded).strip("_")[:40].strip("_") or "key"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{'_' if stem[0].isdigit() else ''}{stem}_{digest}"
 
 
 class AlertmanagerChannel(HttpChannel):
@@ -57,6 +68,7 @@ class AlertmanagerChannel(HttpChannel):
 
     def alert(self, notification: Notification, now: float | None = None) -> dict[str, Any]:
         """One entry of the postable alerts list (Alertmanager API v2)."""
+        notification = safe_notification(notification)
         alert = notification.alert
         now = time.time() if now is None else now
         starts_at = alert.starts_at or now
@@ -65,9 +77,9 @@ class AlertmanagerChannel(HttpChannel):
         else:
             ends_at = max(now, starts_at) + FIRING_VALIDITY_SECONDS
         labels = _label_set(sorted(alert.labels.items()), LABEL_VALUE_LIMIT)
-        labels["alertname"] = fit(one_line(alert.name), LABEL_VALUE_LIMIT) or "nethical_alert"
+        labels["alertname"] = fit(alert.name, LABEL_VALUE_LIMIT)
         labels["severity"] = alert.severity.value
-        extra = [("summary", one_line(alert.title)), ("description", alert.message)]
+        extra = [("summary", alert.title), ("description", alert.message)]
         if notification.occurrences > 1:
             extra.append(("occurrences", str(notification.occurrences)))
         if alert.trace_id:
@@ -87,16 +99,18 @@ class AlertmanagerChannel(HttpChannel):
             return Delivery(Outcome.SENT, status=response.status)
         answer = json_object(response.body)
         message = answer.get("message") if answer is not None else None
-        return by_status(response, excerpt(message if isinstance(message, str) else response.body))
+        text = message if isinstance(message, str) else response.body
+        return by_status(response, excerpt(text, url_secrets(self._url)))
 
 
 def _label_set(pairs: Iterable[tuple[str, str]], value_limit: int) -> dict[str, str]:
     """Valid names, non-empty values cut to ``value_limit``; a later pair wins over an earlier one."""
     result: dict[str, str] = {}
     for name, raw in pairs:
-        value = fit(raw, value_limit)
+        key = label_name(name)
+        value = fit(raw if key == name else f"{name}: {raw}", value_limit) if raw else ""
         if value:
-            result[label_name(name)] = value
+            result[key] = value
     return result
 
 

@@ -13,9 +13,10 @@ from typing import TextIO
 
 import aiohttp
 
+from nethical_otel._text import Destination, clean
 from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Channel, Delivery, Outcome
-from nethical_otel.alerting.channels._text import fit, one_line
+from nethical_otel.alerting.channels._text import safe_notification
 from nethical_otel.alerting.model import AlertChannel, Notification
 from nethical_otel.config import AlertingConfig, ChannelSettings
 
@@ -25,16 +26,21 @@ MESSAGE_LIMIT = 1000
 FACTS_LIMIT = 1000
 
 
+def _terminal(text: str, limit: int) -> str:
+    return clean(text, Destination.TERMINAL, limit)
+
+
 def line(notification: Notification) -> str:
-    """The printed line (without the newline)."""
-    parts = [PREFIX, fit(one_line(_summary.headline(notification)), TITLE_LIMIT + 30)]
+    """The printed line (without the newline): every part made safe for a terminal."""
+    notification = safe_notification(notification)
+    parts = [PREFIX, _terminal(_summary.headline(notification), TITLE_LIMIT + 30)]
     message = notification.alert.message
     if message:
         parts.append("—")
-        parts.append(fit(one_line(message), MESSAGE_LIMIT))
+        parts.append(_terminal(message, MESSAGE_LIMIT))
     facts = ", ".join(f"{name}={value}" for name, value in _summary.facts(notification))
     if facts:
-        parts.append(f"({fit(one_line(facts), FACTS_LIMIT)})")
+        parts.append(f"({_terminal(facts, FACTS_LIMIT)})")
     note = _summary.occurrence_note(notification)
     if note:
         parts.append(f"[{note}]")

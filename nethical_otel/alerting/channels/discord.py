@@ -18,7 +18,7 @@ from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpRequest, HttpResponse, Outcome
 from nethical_otel.alerting.channels._http import by_status, excerpt, header, json_object, seconds, url_secrets
 from nethical_otel.alerting.channels._settings import checked_url, invalid, severity
-from nethical_otel.alerting.channels._text import fit, one_line, units, valid_unicode
+from nethical_otel.alerting.channels._text import fit, one_line, safe_notification, units, valid_unicode
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, AlertStatus, Notification
 from nethical_otel.config import ChannelSettings, Secret
 
@@ -79,6 +79,7 @@ class DiscordChannel(HttpChannel):
         return HttpRequest(self._url.reveal(), body, {"Content-Type": "application/json"})
 
     def message(self, notification: Notification) -> dict[str, Any]:
+        notification = safe_notification(notification)
         message: dict[str, Any] = {"embeds": [self._embed(notification)], "allowed_mentions": {"parse": []}}
         if (self._roles or self._users) and _summary.wants_mentions(notification, self._mention_severity):
             pings = [f"<@&{role}>" for role in self._roles] + [f"<@{user}>" for user in self._users]

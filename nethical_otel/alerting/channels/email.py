@@ -30,7 +30,7 @@ from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Channel, Delivery, Outcome
 from nethical_otel.alerting.channels._http import excerpt
 from nethical_otel.alerting.channels._settings import invalid, is_loopback
-from nethical_otel.alerting.channels._text import body_text, fit, one_line
+from nethical_otel.alerting.channels._text import body_text, fit, one_line, safe_notification
 from nethical_otel.alerting.model import AlertChannel, Notification
 from nethical_otel.config import ChannelSettings, Secret
 
@@ -79,6 +79,7 @@ class EmailChannel(Channel):
 
     # The message --------------------------------------------------------------------------------------
     def message(self, notification: Notification) -> EmailMessage:
+        notification = safe_notification(notification)
         alert = notification.alert
         domain = self._sender.domain or "localhost"
         message = EmailMessage(policy=default_policy)

@@ -17,7 +17,7 @@ from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpRequest, HttpResponse, Outcome
 from nethical_otel.alerting.channels._http import by_status, excerpt, json_object
 from nethical_otel.alerting.channels._settings import checked_url, invalid
-from nethical_otel.alerting.channels._text import fit, one_line, valid_unicode
+from nethical_otel.alerting.channels._text import fit, one_line, safe_notification, valid_unicode
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, AlertStatus, Notification
 from nethical_otel.config import ChannelSettings, Secret
 
@@ -59,6 +59,7 @@ class PagerDutyChannel(HttpChannel):
 
     def event(self, notification: Notification, detail_limit: int | None = None) -> dict[str, Any]:
         """The event; ``detail_limit`` cuts each custom_details string, 0 replaces them with a note."""
+        notification = safe_notification(notification)
         alert = notification.alert
         key = dedup_key(alert)
         if alert.status is AlertStatus.RESOLVED:

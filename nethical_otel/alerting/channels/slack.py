@@ -17,7 +17,7 @@ from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpRequest, HttpResponse, Outcome
 from nethical_otel.alerting.channels._http import by_status, excerpt, header, json_object, seconds, url_secrets
 from nethical_otel.alerting.channels._settings import checked_url, invalid, severity
-from nethical_otel.alerting.channels._text import fit, valid_unicode
+from nethical_otel.alerting.channels._text import fit, safe_notification, valid_unicode
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity, Notification
 from nethical_otel.config import ChannelSettings, Secret
 
@@ -61,6 +61,7 @@ class SlackChannel(HttpChannel):
 
     def message(self, notification: Notification) -> dict[str, Any]:
         """The JSON message: one legacy attachment, as Alertmanager and Grafana send."""
+        notification = safe_notification(notification)
         alert = notification.alert
         note = _summary.occurrence_note(notification)
         suffix = f"\n_{note}_" if note else ""  # the message is cut, never the count it stands for

@@ -13,8 +13,12 @@ Body (``Content-Type: application/json``)::
 ``webhook-id`` (the notification's idempotency key: the same on every retry, so receivers deduplicate on
 it), ``webhook-timestamp`` (Unix seconds of this attempt) and, when ``webhook_secret`` is set,
 ``webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`` over the exact bytes sent.
-A ``whsec_``-prefixed secret is base64-decoded into the key, as the specification's libraries do; any
-other secret is used as UTF-8 bytes.
+The key is derived from the secret exactly as the specification's official library does: an optional
+``whsec_`` prefix removed, the rest base64-decoded (padding optional). A secret the library would refuse
+is refused at configuration time; receivers verify with ``standardwebhooks.Webhook(secret).verify(...)``.
+
+The body stays within ``webhook_max_body_bytes``: past it, label and annotation values and the message are
+cut further and further (an annotation ``truncated`` says so).
 
 Answers: 2xx delivered; 429 and 503 honour ``Retry-After``; 5xx and 429 without it are retried with
 backoff; 3xx (never followed) and other 4xx are permanent (410: the receiver asked to stop).
@@ -28,6 +32,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from nethical_otel._version import __version__
@@ -35,24 +40,30 @@ from nethical_otel.alerting.channels import _summary
 from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpRequest, HttpResponse, Outcome
 from nethical_otel.alerting.channels._http import by_status, retry_after
 from nethical_otel.alerting.channels._settings import checked_url, invalid
-from nethical_otel.alerting.channels._text import valid_unicode
+from nethical_otel.alerting.channels._text import fit, safe_notification
 from nethical_otel.alerting.model import AlertChannel, AlertStatus, Notification
 from nethical_otel.config import ChannelSettings, Secret
 
 RECEIVER = "nethical-otel"
 USER_AGENT = f"nethical-otel/{__version__}"
 SECRET_PREFIX = "whsec_"
+MAX_BODY_BYTES = 256 * 1024
+_CUTS = (None, 4096, 1024, 256, 64, 16)  # value lengths tried, longest first
 
 
 def signing_key(secret: Secret) -> bytes:
-    """The HMAC key a Standard Webhooks receiver derives from the same secret."""
-    value = secret.reveal()
-    if value.startswith(SECRET_PREFIX):
-        try:
-            return base64.b64decode(value[len(SECRET_PREFIX) :], validate=True)
-        except (binascii.Error, ValueError):
-            invalid("webhook_secret", "starts with whsec_ but the rest is not valid base64")
-    return value.encode("utf-8")
+    """The HMAC key a Standard Webhooks receiver derives from the same secret (as the official library)."""
+    value = secret.reveal().removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(value + "==")  # the library's own padding rule: any padding is accepted
+    except (binascii.Error, ValueError):
+        key = b""
+    if not key:
+        invalid(
+            "webhook_secret",
+            "must be base64 as Standard Webhooks defines it: whsec_ followed by the base64 of 24 to 64 random bytes",
+        )
+    return key
 
 
 def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
@@ -60,20 +71,31 @@ def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
 
 
-def payload(notification: Notification) -> dict[str, Any]:
-    """The JSON document sent (before encoding)."""
+def payload(notification: Notification, limit: int | None = None) -> dict[str, Any]:
+    """The JSON document sent (before encoding); ``limit`` cuts every label, annotation and text value."""
+    notification = safe_notification(notification)
     alert = notification.alert
-    labels = {"alertname": alert.name, "severity": alert.severity.value, **alert.labels}
+
+    def cut(values: Mapping[str, str]) -> dict[str, str]:
+        if not limit:
+            return dict(values)
+        key_limit = 4 * limit if limit <= 64 else None  # at the last cuts, keys too
+        return {fit(key, key_limit) if key_limit else key: fit(value, limit) for key, value in values.items()}
+
+    labels = cut({"alertname": alert.name, "severity": alert.severity.value, **alert.labels})
+    annotations = cut(alert.annotations) if limit is None or limit > _CUTS[-1] else {}
+    if limit:
+        annotations["truncated"] = f"values cut to {limit} characters to fit webhook_max_body_bytes"
     entry = {
         "status": alert.status.value,
         "labels": labels,
-        "annotations": dict(alert.annotations),
+        "annotations": annotations,
         "startsAt": _summary.iso8601(alert.starts_at or notification.first_seen or time.time()),
         "endsAt": _summary.iso8601(alert.ends_at) if alert.ends_at else "0001-01-01T00:00:00Z",
         "generatorURL": "",
         "fingerprint": alert.fingerprint,
-        "title": alert.title,
-        "message": alert.message,
+        "title": fit(alert.title, limit) if limit else alert.title,
+        "message": fit(alert.message, 4 * limit) if limit else alert.message,
         "traceId": alert.trace_id or "",
         "spanId": alert.span_id or "",
     }
@@ -89,7 +111,7 @@ def payload(notification: Notification) -> dict[str, Any]:
         "lastSeen": _summary.iso8601(notification.last_seen) if notification.last_seen else None,
         "groupLabels": {"alertname": alert.name},
         "commonLabels": labels,
-        "commonAnnotations": dict(alert.annotations),
+        "commonAnnotations": annotations,
         "externalURL": "",
         "alerts": [entry],
     }
@@ -99,13 +121,29 @@ class WebhookChannel(HttpChannel):
     kind = AlertChannel.WEBHOOK
     delivers_resolved = True  # Alertmanager's send_resolved default for webhooks
 
-    def __init__(self, url: Secret, secret: Secret | None = None, *, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: Secret,
+        secret: Secret | None = None,
+        *,
+        timeout_seconds: float = 10.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self._url = url
         self._key = signing_key(secret) if secret else None
         self.timeout_seconds = timeout_seconds
+        self.max_body_bytes = max_body_bytes
+
+    def body(self, notification: Notification) -> bytes:
+        """The encoded document, within ``max_body_bytes`` (values cut further until it fits)."""
+        for limit in _CUTS:
+            body = json.dumps(payload(notification, limit), ensure_ascii=False, separators=(",", ":")).encode()
+            if len(body) <= self.max_body_bytes:
+                break
+        return body
 
     def render(self, notification: Notification) -> HttpRequest:
-        body = json.dumps(_valid(payload(notification)), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = self.body(notification)
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -132,21 +170,15 @@ class WebhookChannel(HttpChannel):
         return by_status(response, "")
 
 
-def _valid(value: Any) -> Any:
-    """Strings made encodable as UTF-8 (lone surrogates replaced), recursively."""
-    if isinstance(value, str):
-        return valid_unicode(value)
-    if isinstance(value, dict):
-        return {_valid(k): _valid(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_valid(v) for v in value]
-    return value
-
-
 def from_settings(settings: ChannelSettings) -> WebhookChannel | None:
     url = settings.webhook_url
     if not url:
         return None
     # Plain http is allowed: receivers inside a cluster often have no TLS, and the body carries no secret.
     checked_url("webhook_url", url.reveal(), carries_secret=False)
-    return WebhookChannel(url, settings.webhook_secret, timeout_seconds=settings.request_timeout_seconds)
+    return WebhookChannel(
+        url,
+        settings.webhook_secret,
+        timeout_seconds=settings.request_timeout_seconds,
+        max_body_bytes=settings.webhook_max_body_bytes,
+    )

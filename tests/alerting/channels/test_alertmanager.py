@@ -12,7 +12,7 @@ from datetime import datetime
 import pytest
 
 from nethical_otel.alerting.channels import alertmanager
-from nethical_otel.alerting.channels._base import Outcome
+from nethical_otel.alerting.channels._base import HttpResponse, Outcome
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity
 from nethical_otel.config import ConfigError, load_config
 from tests._support.alertmanager import AlertmanagerServer
@@ -132,8 +132,13 @@ async def test_odd_label_names_and_huge_values_are_made_acceptable_to_alertmanag
     assert result.outcome is Outcome.SENT, result.reason
     (held_alert,) = held(am, "nethical odd/labels")
     shown = held_alert["labels"]
-    assert set(shown) == {"alertname", "severity", "threat_category", "_1st_seen", "_n_code", "huge"}
-    assert shown["threat_category"] == HOSTILE["slack_control"]
+    # Names that are not label names become distinct readable ones (ASCII part + hash), the original
+    # name kept in front of the value.
+    renamed = {name: alertmanager.label_name(name) for name in ("threat-category", "1st_seen", "ünïcode")}
+    assert renamed["ünïcode"].startswith("unicode_") and renamed["threat-category"].startswith("threat_category_")
+    assert set(shown) == {"alertname", "severity", "huge", *renamed.values()}
+    assert shown[renamed["threat-category"]] == "threat-category: " + HOSTILE["slack_control"]
+    assert shown[renamed["1st_seen"]] == "1st_seen: yes"
     assert len(shown["huge"]) == alertmanager.LABEL_VALUE_LIMIT and shown["huge"].endswith("…")
     # The summary is a one-liner (templates put it in subjects and titles); the description keeps its lines.
     assert held_alert["annotations"]["summary"] == HOSTILE["crlf_bcc"].replace("\r", " ").replace("\n", " ")
@@ -173,3 +178,15 @@ def test_settings_without_a_url_build_no_channel_and_a_bad_url_names_the_key():
     with pytest.raises(ConfigError) as raised:
         channel_for("ftp://alertmanager.example:9093")
     assert [issue.path for issue in raised.value.issues] == ["alerting.alertmanager_url"]
+
+
+def test_credentials_a_service_echoes_back_are_masked_in_the_stored_reason():
+    channel = channel_for("http://alice:s3cret-pass@127.0.0.1:9093")
+    echoed = (
+        b'{"message":"refused: Authorization: Basic YWxpY2U6czNjcmV0LXBhc3M= for alice:s3cret-pass,'
+        b' Bearer eyJhbGciOiJIUzI1NiJ9.x.y"}'
+    )
+    delivery = channel.classify(HttpResponse(400, {}, echoed))
+    assert delivery.outcome is Outcome.FAILED and delivery.reason.startswith("HTTP 400: refused")
+    for secret in ("s3cret", "YWxpY2U6czNjcmV0LXBhc3M", "eyJhbGciOiJIUzI1NiJ9"):
+        assert secret not in delivery.reason, delivery.reason
