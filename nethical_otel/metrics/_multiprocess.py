@@ -29,9 +29,19 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Any
 
-from nethical_otel.metrics._families import LocalBackend, LocalFamily, Reject, Scope, build_metrics, local_series
+from opentelemetry.sdk.metrics.export import Metric
+
+from nethical_otel.metrics._families import (
+    Family,
+    LocalBackend,
+    LocalFamily,
+    ReaderState,
+    Reject,
+    Scope,
+    build_metrics,
+    local_series,
+)
 from nethical_otel.metrics._labels import LabelCleaner
 from nethical_otel.metrics._merge import Accumulator, KeyCache
 from nethical_otel.metrics._mmap import CellFile, CellReader, FileValues, Slot, file_bytes
@@ -344,15 +354,16 @@ class MultiprocessBackend(LocalBackend):
         super().__init__(clean, cardinality_limit)
         self.directory = directory
 
-    def family(self, spec: MetricSpec, reject: Reject) -> Any:
+    def family(self, spec: MetricSpec, reject: Reject) -> Family:
+        created: Family
         if self.directory.writes_file:
-            created: Any = SharedFamily(spec, self.clean, self._limit, reject, self.directory.allocate)
+            created = SharedFamily(spec, self.clean, self._limit, reject, self.directory.allocate)
         else:
             created = LocalFamily(spec, self.clean, self._limit, reject)
         self._families.append(created)
         return created
 
-    def collect(self, state: Any) -> Any:
+    def collect(self, state: ReaderState) -> list[Metric] | None:
         accumulator = Accumulator(self.directory.keys, self._limit)
         if state.scope is Scope.OWN:
             own = self.directory.read_own()

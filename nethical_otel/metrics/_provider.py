@@ -29,6 +29,9 @@ from nethical_otel.metrics._families import LocalBackend, Scope
 from nethical_otel.semconv import INSTRUMENTATION_NAME
 
 SCOPE = InstrumentationScope(INSTRUMENTATION_NAME, __version__)
+# The opentelemetry-sdk releases whose collection internals this module was written and tested against
+# (pyproject.toml pins the same range; a test checks both agree with what is installed).
+SDK_VERSIONS = ">=1.45.2,<1.46"
 
 
 class NethicalMeterProvider(MeterProvider):
@@ -56,7 +59,7 @@ class NethicalMeterProvider(MeterProvider):
 
     def _publish_local_to(self, reader: MetricReader) -> None:
         # The SDK wires each reader to its measurement consumer; we wrap that one callback. Both reach into
-        # SDK internals that have been stable for years; the pin on opentelemetry-sdk (<1.46) and the tests
+        # SDK internals that have been stable for years; the pin on opentelemetry-sdk (SDK_VERSIONS) and the tests
         # that compare exposition whole guard against a change.
         sdk_collect = self._measurement_consumer.collect
         delta = reader._instrument_class_temporality[_Counter] is AggregationTemporality.DELTA

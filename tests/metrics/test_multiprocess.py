@@ -242,3 +242,15 @@ def test_prometheus_multiproc_dir_turns_the_mode_on(tmp_path, monkeypatch):
     finally:
         shutdown()
     assert files(tmp_path) == ["archive.db"]
+
+
+def test_the_sdk_collection_internals_are_used_only_with_the_tested_sdk_releases():
+    from importlib.metadata import requires, version
+
+    from packaging.requirements import Requirement
+
+    from nethical_otel.metrics._provider import SDK_VERSIONS
+
+    pinned = [Requirement(r) for r in requires("nethical-otel") or () if r.startswith("opentelemetry-sdk")]
+    assert [str(requirement.specifier) for requirement in pinned] == [str(Requirement(f"x{SDK_VERSIONS}").specifier)]
+    assert version("opentelemetry-sdk") in pinned[0].specifier
