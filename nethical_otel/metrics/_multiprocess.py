@@ -2,9 +2,12 @@
 
 Files in the directory (``prometheus.multiprocess_dir``)::
 
-    w-<created ns>-<pid>.db   one per worker that recorded something; that worker is its only writer
-    archive.db                the counters and histograms of every dead worker, folded together
-    archive.tmp               only while a compaction writes the next archive
+    w-<created ns>-<pid>.mmap  one per worker that recorded something; that worker is its only writer
+    archive.mmap               the counters and histograms of every dead worker, folded together
+    archive.tmp                only while a compaction writes the next archive
+
+No ``*.db`` name: the directory may be the one prometheus_client's own multiprocess mode uses
+(``PROMETHEUS_MULTIPROC_DIR``), whose collector reads every ``*.db`` file in it as its own.
 
 Locks, all ``flock`` (the kernel drops them when a process dies, SIGKILL included):
 
@@ -48,8 +51,8 @@ from nethical_otel.metrics._mmap import CellFile, CellReader, FileValues, Slot, 
 from nethical_otel.metrics._shared_cells import SharedFamily
 from nethical_otel.semconv import MetricSpec
 
-WORKER_PREFIX, WORKER_SUFFIX = "w-", ".db"
-ARCHIVE, ARCHIVE_TMP = "archive.db", "archive.tmp"
+WORKER_PREFIX, WORKER_SUFFIX = "w-", ".mmap"
+ARCHIVE, ARCHIVE_TMP = "archive.mmap", "archive.tmp"
 _READ_ATTEMPTS = 5
 
 

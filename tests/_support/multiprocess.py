@@ -72,7 +72,7 @@ def _churn(directory: str, workers: int) -> dict[str, Any]:
         coordinator.directory.compact()  # gunicorn child_exit
         most_files = max(most_files, coordinator.directory.file_count())
     elapsed = time.perf_counter() - started
-    archive = Path(directory) / "archive.db"
+    archive = Path(directory) / "archive.mmap"
     view = merged(coordinator)
     latency = next(v for (name, _l), v in view.items() if name == REQUEST_LATENCY.name)
     return {
