@@ -28,6 +28,7 @@ from tests._support.docs import promql_examples
 from tests._support.exposition import samples
 from tests._support.managed import ManagedProcess
 from tests._support.net import free_port, http_ok, wait_until
+from tests._support.otlp import OtlpReceiver
 from tests._support.prometheus import PrometheusServer
 from tests._support.recorder import RecordingServer
 from tests.auto._apps import EXAMPLES, VENV_BIN, clean_environment
@@ -93,7 +94,12 @@ def send(service: Service, requests: int) -> Counter[int]:
 
 @contextlib.contextmanager
 def serve(
-    tmp_path: Path, server: str, workers: int, max_requests: int, alerting: dict[str, Any] | None = None
+    tmp_path: Path,
+    server: str,
+    workers: int,
+    max_requests: int,
+    alerting: dict[str, Any] | None = None,
+    otlp: dict[str, Any] | None = None,
 ) -> Iterator[Service]:
     directory = tmp_path / "multiprocess"
     port, metrics_port = free_port(), free_port()
@@ -105,6 +111,7 @@ def serve(
                 "metrics_server": {"port": metrics_port},
                 "alerting": alerting or {"enabled": False},
                 "tracing": {"enabled": False},
+                **({"otlp": otlp} if otlp else {}),
             }
         ),
         encoding="utf-8",
@@ -231,3 +238,20 @@ def test_metric_rules_are_evaluated_once_over_the_merged_view(tmp_path):
             alerts = [alert for hook in receiver.received("/hook") for alert in hook.json()["alerts"]]
     names = [alert["labels"]["alertname"] for alert in alerts]
     assert names == ["NethicalHighErrorRate"], names
+
+
+def test_merged_otlp_is_one_stream_from_the_master_with_the_exact_totals(tmp_path):
+    requests = 300
+    with OtlpReceiver() as receiver:
+        otlp = {"endpoint": receiver.url, "export_interval_seconds": 0.5, "multiprocess": "merged"}
+        with serve(tmp_path, "gunicorn", workers=2, max_requests=40, otlp=otlp) as service:
+            served_by = send(service, requests)
+            assert len(served_by) > 2, "workers should have restarted"
+            success = (*DETECTOR, ("status", "success"))
+
+            def pushed() -> dict[tuple[str, Any], Any]:
+                return {k: v for k, v in receiver.last_values("nethical_requests").items() if k[1] == success}
+
+            errors = len([i for i in range(requests) if _text(i) == "fail now"])
+            wait_until(lambda: sum(pushed().values()) == requests - errors, 30, "the merged totals over OTLP")
+            assert len(pushed()) == 1, "one stream (one service.instance.id), not one per worker"
