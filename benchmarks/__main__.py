@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import alerting, chart, overhead, scrape
+from benchmarks import alerting, chart, exemplars, overhead, scrape
 from benchmarks._timing import Variant, run_interleaved
 from docgen.blocks import write_block
 
@@ -55,13 +55,20 @@ def per_call_table(variants: list[Variant]) -> list[str]:
     return rows
 
 
-def budget(variants: list[Variant], scrape_ratio: float, on_end_ns: float) -> list[Budget]:
+def budget(
+    variants: list[Variant], scrape_ratio: float, on_end_ns: float, exemplar_cost: exemplars.ExemplarCost
+) -> list[Budget]:
     ns = {v.name: v.median_ns for v in variants}
     full = ns["@instrument_detector, everything on"]
     handwritten = ns["hand-written OTel: span + 4 records"]
     metrics_only = max(ns["@instrument_detector, spans off"], ns["@instrument_detector, spans unsampled (always_off)"])
     ratio = ns["@instrument_detector, spans unsampled (traceidratio 0)"]
     lines = [
+        Budget(
+            "exemplars on ≤ 1 µs above exemplars off (recording step)",
+            f"+{exemplar_cost.added_ns:,.0f} ns (whole call, median of pairs: {exemplar_cost.call_added_ns:+,.0f} ns)",
+            exemplar_cost.added_ns <= 1000,
+        ),
         Budget(
             "everything on ≤ 0.5 × hand-written OTel",
             f"{full / handwritten:.2f}×",
@@ -131,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         run_interleaved(variants, rounds=rounds, calls=calls)
         for close in closers:
             close()
+    exemplar_cost = exemplars.measure(pairs=300 if args.quick else 2000)
     scrapes = scrape.measure(repeats=3 if args.quick else 7)
     on_end = alerting.on_end_ns()
     storms = [alerting.storm(enabled) for enabled in (False, True)]
@@ -146,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *per_call_table(variants),
         "",
+        *exemplars.table(exemplar_cost),
+        "",
         *scrape.table(scrapes),
         "",
         *alerting.table(on_end, storms),
@@ -153,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "| budget | measured | |",
         "|---|---|---|",
     ]
-    verdicts = budget(variants, scrapes[-1].ratio, max(on_end.values()))
+    verdicts = budget(variants, scrapes[-1].ratio, max(on_end.values()), exemplar_cost)
     for item in verdicts:
         mark = "not measured" if item.passed is None else ("pass" if item.passed else "**FAIL**")
         lines.append(f"| {item.line} | {item.measured} | {mark} |")

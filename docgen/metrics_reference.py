@@ -88,11 +88,21 @@ def label_values() -> str:
         "| label | values |",
         "|---|---|",
         f"| `{semconv.STATUS}` | {', '.join(f'`{value}`' for value in statuses)} |",
-        f"| `{semconv.THREAT_LEVEL}` | {', '.join(f'`{level.value}`' for level in semconv.ThreatLevel)}; "
-        "other levels a detector reports are kept, upper-cased |",
+        f"| `{semconv.THREAT_LEVEL}` | as the detector or caller gave it, cleaned; "
+        f"{', '.join(f'`{level.value}`' for level in semconv.ThreatLevel)} are the levels compared with, in any case |",
         f"| `{semconv.OUTCOME}` | {', '.join(f'`{value}`' for value in semconv.ALERT_OUTCOMES)} |",
         f"| any label | `{semconv.UNKNOWN}` for an empty value |",
     ]
+    return "\n".join(rows)
+
+
+def exemplars_table() -> str:
+    """The families whose series carry exemplars, and where."""
+    rows = ["| family on `/metrics` | an exemplar on |", "|---|---|"]
+    for spec in _all():
+        if spec.exemplars:
+            where = "each bucket (`_bucket{le}`)" if spec.kind is MetricKind.HISTOGRAM else "each series"
+            rows.append(f"| `{spec.prometheus_name}` | {where} |")
     return "\n".join(rows)
 
 

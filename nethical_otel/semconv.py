@@ -50,10 +50,15 @@ class MetricSpec:
     valid_max: float = math.inf
     # Gauges only: how the workers' values merge in multiprocess mode (required for every gauge).
     merge: GaugeMerge | None = None
+    # Keeps the most recent exemplar (trace id, span id, value, time) per series, or per bucket of a
+    # histogram. OpenMetrics allows exemplars on counters and histogram buckets only.
+    exemplars: bool = False
 
     def __post_init__(self) -> None:
         if (self.kind is MetricKind.GAUGE) != (self.merge is not None):
             raise ValueError(f"{self.name}: a gauge needs a merge policy, and only a gauge has one")
+        if self.exemplars and self.kind is MetricKind.GAUGE:
+            raise ValueError(f"{self.name}: a gauge cannot carry exemplars")
 
     @property
     def prometheus_name(self) -> str:
@@ -105,12 +110,14 @@ REQUEST_LATENCY = MetricSpec(
     unit="s",
     buckets=LATENCY_BUCKETS,
     valid_min=0.0,
+    exemplars=True,
 )
 THREATS_DETECTED = MetricSpec(
     "nethical_threats_detected",
     MetricKind.COUNTER,
     "Threats detected by detector type, threat level and category",
     (DETECTOR_TYPE, THREAT_LEVEL, THREAT_CATEGORY),
+    exemplars=True,
 )
 CONFIDENCE_SCORE = MetricSpec(
     "nethical_confidence_score",
@@ -120,6 +127,7 @@ CONFIDENCE_SCORE = MetricSpec(
     buckets=CONFIDENCE_BUCKETS,
     valid_min=0.0,
     valid_max=1.0,
+    exemplars=True,
 )
 FALSE_POSITIVES = MetricSpec(
     "nethical_false_positives",
@@ -135,6 +143,7 @@ MODEL_INFERENCE = MetricSpec(
     unit="s",
     buckets=MODEL_INFERENCE_BUCKETS,
     valid_min=0.0,
+    exemplars=True,
 )
 CACHE_HITS = MetricSpec("nethical_cache_hits", MetricKind.COUNTER, "Cache hits by cache type", (CACHE_TYPE,))
 CACHE_MISSES = MetricSpec("nethical_cache_misses", MetricKind.COUNTER, "Cache misses by cache type", (CACHE_TYPE,))
@@ -143,6 +152,7 @@ ERRORS = MetricSpec(
     MetricKind.COUNTER,
     "Detector errors by detector type and error type",
     (DETECTOR_TYPE, ERROR_TYPE),
+    exemplars=True,
 )
 ACTIVE_DETECTORS = MetricSpec(
     "nethical_active_detectors",
@@ -264,7 +274,11 @@ PROFILE_TRACE_ID_TAG = "trace_id"
 
 
 class ThreatLevel(str, enum.Enum):
-    """Threat levels in increasing order of severity."""
+    """Threat levels in increasing order of severity.
+
+    Detectors spell levels their own way and nethical_otel records them as given, so a level is looked
+    up regardless of case: ``ThreatLevel("high") is ThreatLevel.HIGH``.
+    """
 
     NONE = "NONE"
     LOW = "LOW"
@@ -276,9 +290,34 @@ class ThreatLevel(str, enum.Enum):
     def rank(self) -> int:
         return _LEVEL_RANK[self]
 
+    @classmethod
+    def _missing_(cls, value: object) -> ThreatLevel | None:
+        return cls.__members__.get(value.strip().upper()) if isinstance(value, str) else None
+
 
 _LEVEL_RANK = {level: rank for rank, level in enumerate(ThreatLevel)}
 
-# Results whose level is one of these are not threats.
+# Results whose level is one of these (in any case) are not threats.
 NON_THREAT_LEVELS = frozenset({"", "NONE", "SAFE", "BENIGN", "CLEAN", "OK"})
 UNKNOWN = "unknown"
+
+
+class LevelCase(str, enum.Enum):
+    """How threat levels are recorded in metric labels, span attributes and alert labels."""
+
+    AS_GIVEN = "as_given"  # what the detector or caller passed, after the safety cleaning only
+    UPPER = "upper"
+    LOWER = "lower"
+
+
+class ExemplarFilter(str, enum.Enum):
+    """Which measurements become exemplars: the values of ``OTEL_METRICS_EXEMPLAR_FILTER``."""
+
+    TRACE_BASED = "trace_based"  # measurements made inside a sampled span
+    ALWAYS_ON = "always_on"  # every measurement (with the span's ids when there is one)
+    ALWAYS_OFF = "always_off"
+
+
+# Exemplar label keys on /metrics (OpenMetrics), as Prometheus and Grafana expect them.
+EXEMPLAR_TRACE_ID = "trace_id"
+EXEMPLAR_SPAN_ID = "span_id"

@@ -25,7 +25,7 @@ _CONFIDENCE = semconv.ATTR_THREAT_CONFIDENCE
 
 
 def alerting_levels(minimum: str) -> frozenset[str]:
-    """The upper-case threat levels at or above ``minimum``."""
+    """The threat levels at or above ``minimum``, upper case: compare a level's ``.upper()`` with them."""
     floor = semconv.ThreatLevel(minimum).rank
     return frozenset(level.value for level in semconv.ThreatLevel if level.rank >= floor)
 
@@ -48,7 +48,7 @@ class ThreatSpanProcessor(SpanProcessor):
             return
         values = getattr(attributes, "_dict", attributes)
         level = values.get(_LEVEL)
-        if level is None or level not in self._levels:
+        if type(level) is not str or level.upper() not in self._levels:  # levels are recorded as given
             return
         context = span.context
         self._intake.offer_threat(
@@ -68,5 +68,5 @@ class ThreatSpanProcessor(SpanProcessor):
 
     # The decorator's listener for threats on spans that are not recorded ---------------------------
     def on_unrecorded_threat(self, detector: str, threat: Threat, trace_id: int, span_id: int) -> None:
-        if threat.level in self._levels:
+        if threat.level.upper() in self._levels:
             self._intake.offer_threat(detector, threat.level, threat.category, threat.confidence, trace_id, span_id)

@@ -76,7 +76,7 @@ class Spool:
 
     def is_critical(self, item: Any) -> bool:
         if isinstance(item, RawThreat):
-            return item.level in self._critical_levels
+            return item.level.upper() in self._critical_levels  # levels are recorded as given
         return isinstance(item, Submission) and item.alert.severity is AlertSeverity.CRITICAL
 
     def failed(self, error: BaseException, now: float) -> None:

@@ -4,8 +4,9 @@ The stock ``prometheus`` name starts a reader with every default on: the ``targe
 ``otel_scope_*`` labels on every series, which changes what the original Nethical dashboards and alert
 rules match. This reader is configured the way nethical_otel's own Prometheus export is (target_info
 from ``prometheus.target_info`` in the nethical config, off by default; no scope labels; a private
-registry) and serves ``/metrics`` where the standard variables say: ``OTEL_EXPORTER_PROMETHEUS_HOST``
-(default ``localhost``) and ``OTEL_EXPORTER_PROMETHEUS_PORT`` (default 9464).
+registry; exemplars in the OpenMetrics format) and serves ``/metrics`` where the standard variables
+say: ``OTEL_EXPORTER_PROMETHEUS_HOST`` (default ``localhost``) and ``OTEL_EXPORTER_PROMETHEUS_PORT``
+(default 9464).
 
 It is for SDKs that another configurator built (the stock one of ``opentelemetry-distro``); under the
 Nethical configurator the nethical metrics server already serves ``/metrics``.
@@ -21,6 +22,7 @@ from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_PROMETHEUS_HOS
 from prometheus_client import CollectorRegistry, start_http_server
 
 from nethical_otel.config import load_config
+from nethical_otel.metrics import carry_exemplars
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 9464
@@ -37,6 +39,7 @@ class NethicalPrometheusMetricReader(PrometheusMetricReader):
         super().__init__(
             disable_target_info=not config.prometheus.target_info, scope_info_enabled=False, registry=self.registry
         )
+        carry_exemplars(self)  # the SDK's exemplars, in the OpenMetrics exposition
         try:
             self._server, self._thread = start_http_server(port, host, self.registry)
         except OSError as error:

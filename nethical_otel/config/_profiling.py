@@ -34,6 +34,10 @@ class ProfilingConfig:
         None, doc="service_name of the profiles (unset: PYROSCOPE_APPLICATION_NAME, then the OTel service.name)"
     )
     sampling_rate_hz: int = setting(100, minimum=1, maximum=1000, doc="stack samples per second")
+    oncpu: bool = setting(
+        True,
+        doc="sample threads on a CPU only; false samples waiting threads too (wall-clock, for I/O-bound detectors)",
+    )
     tags: dict[str, str] = setting(default_factory=dict, doc="static labels on every profile, over PYROSCOPE_LABELS")
     basic_auth_username: str | None = setting(
         None, doc="for Grafana Cloud or an authenticating proxy (unset: PYROSCOPE_BASIC_AUTH_USER)"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from nethical_otel.config._alerting import AlertingConfig
 from nethical_otel.config._fields import Secret, setting
 from nethical_otel.config._profiling import ProfilingConfig
+from nethical_otel.semconv import ExemplarFilter, LevelCase
 
 DEFAULT_SERVICE_NAME = "nethical"
 DEFAULT_METRICS_PORT = 9091
@@ -44,6 +45,18 @@ class PrometheusConfig:
     )
     multiprocess_retry_seconds: float = setting(
         5.0, minimum=0.1, maximum=3600.0, doc="multiprocess mode: how often a worker retries to serve a free port"
+    )
+    exemplar_filter: str | None = setting(
+        None,
+        choices=tuple(choice.value for choice in ExemplarFilter),
+        doc="measurements that carry an exemplar: trace_based (inside a sampled span), always_on, always_off "
+        "(unset: OTEL_METRICS_EXEMPLAR_FILTER, then trace_based)",
+    )
+    threat_level_case: str = setting(
+        LevelCase.AS_GIVEN.value,
+        choices=tuple(choice.value for choice in LevelCase),
+        doc="threat levels in labels, span attributes and alerts: as_given (as the detector spelled them), "
+        "upper or lower",
     )
 
 

@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 from nethical_otel import semconv
 from nethical_otel._internal import internal_error
 from nethical_otel.decorator._threat import ThreatExtractor, extract_with, read_threat
-from nethical_otel.metrics import OVERFLOW_ATTRIBUTES
+from nethical_otel.metrics import OVERFLOW_ATTRIBUTES, ExemplarRef
 from nethical_otel.pipeline import Runtime, Threat
 
 _logger = logging.getLogger("nethical_otel.decorator")
@@ -75,6 +75,7 @@ class Binding:
         "_confidence",
         "_detector",
         "_errors",
+        "_exemplar",
         "_latency",
         "_listeners",
         "_model_latency",
@@ -108,6 +109,7 @@ class Binding:
         self._clean = clean
         self._detector = detector
         self._listeners = runtime.threat_listeners
+        self._exemplar = runtime.exemplars
         self._requests_ok = ins.requests.child(detector, semconv.STATUS_SUCCESS)
         self._requests_error = ins.requests.child(detector, semconv.STATUS_ERROR)
         self._requests_cancelled = ins.requests.child(detector, semconv.STATUS_CANCELLED)
@@ -139,14 +141,15 @@ class Binding:
         except Exception:
             internal_error("recording detector arguments")
 
+    # Measurements are recorded while the call's span is still the current one: an SDK instrument (on a
+    # MeterProvider someone else built) takes its exemplar from the context; local cells get `exemplar`.
     def succeeded(self, span: Span | None, token: Token[Context] | None, result: Any, elapsed: float) -> None:
-        if token is not None:
-            detach(token)
         try:
-            self._requests_ok.record(1)
-            self._latency.record(elapsed)
+            exemplar = self._exemplar(span)
+            self._requests_ok.record(1, exemplar)
+            self._latency.record(elapsed, exemplar)
             if self._model_latency is not None:
-                self._model_latency.record(elapsed)
+                self._model_latency.record(elapsed, exemplar)
             threat = self._read(result)
             if threat is None:
                 if span is not None:
@@ -155,16 +158,19 @@ class Binding:
                     span.set_attribute(semconv.ATTR_THREAT_DETECTED, False)
                     span.end()
                 return
-            self._record_threat(span, threat, result)
+            self._record_threat(span, threat, result, exemplar)
         except Exception:
             internal_error("recording a detector result")
+        finally:
+            if token is not None:
+                detach(token)
 
-    def _record_threat(self, span: Span | None, threat: Threat, result: Any) -> None:
+    def _record_threat(self, span: Span | None, threat: Threat, result: Any, exemplar: ExemplarRef | None) -> None:
         level, category, child = self._threat_series(threat.level, threat.category)
-        child.record(1)
+        child.record(1, exemplar)
         confidence = threat.confidence
         if confidence is not None:
-            self._confidence.record(confidence)
+            self._confidence.record(confidence, exemplar)
             if not 0.0 <= confidence <= 1.0:  # refused (and counted) by the histogram; keep it off the span
                 confidence = None
         if span is None or not span.is_recording():
@@ -198,7 +204,7 @@ class Binding:
             key, found = None, None
         if found is None:
             clean = self._clean
-            level, category = clean(level), clean(category)
+            level, category = clean.level(level), clean(category)
             child = self._threats.child(self._detector, level, category)
             found = (level, category, child)
             if key is not None and child.attributes is not OVERFLOW_ATTRIBUTES and len(self._threat_cache) < 1024:
@@ -206,15 +212,14 @@ class Binding:
         return found
 
     def failed(self, span: Span | None, token: Token[Context] | None, error: BaseException, elapsed: float) -> None:
-        if token is not None:
-            detach(token)
         try:
-            self._latency.record(elapsed)
+            exemplar = self._exemplar(span)
+            self._latency.record(elapsed, exemplar)
             if isinstance(error, Exception):
-                self._requests_error.record(1)
-                self._errors.labels(self._detector, type(error).__name__).record(1)
+                self._requests_error.record(1, exemplar)
+                self._errors.labels(self._detector, type(error).__name__).record(1, exemplar)
             else:  # cancellation, KeyboardInterrupt, SystemExit: not the detector's fault
-                self._requests_cancelled.record(1)
+                self._requests_cancelled.record(1, exemplar)
             if span is None:
                 return
             error_type = _qualified_name(type(error))
@@ -225,6 +230,9 @@ class Binding:
             span.end()
         except Exception:
             internal_error("recording a detector failure")
+        finally:
+            if token is not None:
+                detach(token)
 
 
 def _exception_attributes(error: BaseException, error_type: str, with_message: bool) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 Dicts, dataclasses and plain objects are read by field name: ``threat_level`` (or ``level``),
 ``is_threat`` / ``detected`` / ``threat_detected``, ``confidence``, ``threat_category`` / ``category``.
 A result is a threat when it says so, or, when it says nothing, when its level is not a "no threat" level
-(NONE, SAFE, BENIGN, CLEAN, OK or empty). Anything else is for a user extractor.
+(NONE, SAFE, BENIGN, CLEAN, OK or empty, in any case). Anything else is for a user extractor.
+
+Levels are kept as the detector spelled them (``"high"`` stays ``"high"``): dashboards and rules written
+against a detector's own values keep matching. Comparisons with a level ignore case.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from nethical_otel._text import as_text
 from nethical_otel.pipeline import Threat
 from nethical_otel.semconv import NON_THREAT_LEVELS, UNKNOWN
 
@@ -20,8 +24,7 @@ ThreatExtractor = Callable[[Any], Threat | Mapping[str, Any] | bool | None]
 
 _MISSING: Any = object()
 _SCALARS = (str, bytes, int, float, bool)
-_UNKNOWN_LEVEL = UNKNOWN.upper()
-_LEVELS: dict[str, str] = {}  # raw level string -> normalised; detectors use a handful of levels
+_NON_THREAT: dict[str, bool] = {}  # level -> whether it means "no threat"; detectors use a handful of levels
 
 
 def read_threat(result: Any) -> Threat | None:
@@ -47,9 +50,9 @@ def _read(get: Callable[[str, Any], Any]) -> Threat | None:
     level = get("threat_level", _MISSING)
     if level is _MISSING:
         level = get("level", None)
-    level_text = _UNKNOWN_LEVEL if level is None else _level_text(level)
+    level_text = UNKNOWN if level is None else _level_text(level)
     if detected is None:
-        if level is None or level_text in NON_THREAT_LEVELS:
+        if level is None or _is_non_threat(level_text):
             return None
     elif not detected:
         return None
@@ -68,7 +71,7 @@ def extract_with(extractor: ThreatExtractor, result: Any) -> Threat | None:
     if found is None or found is False:
         return None
     if found is True:
-        return Threat(_UNKNOWN_LEVEL)
+        return Threat(UNKNOWN)
     if isinstance(found, Threat):
         return found
     return read_threat(found)
@@ -76,19 +79,19 @@ def extract_with(extractor: ThreatExtractor, result: Any) -> Threat | None:
 
 def _level_text(level: Any) -> str:
     if type(level) is str:
-        known = _LEVELS.get(level)
-        if known is not None:
-            return known
-        text = level.strip().upper()
-        if len(_LEVELS) < 64:
-            _LEVELS[level] = text
-        return text
+        return level
     if isinstance(level, enum.Enum):
         level = level.value if isinstance(level.value, str) else level.name
-    try:
-        return str(level).strip().upper()
-    except Exception:  # a level whose __str__ fails is still a level we cannot name
-        return _UNKNOWN_LEVEL
+    return as_text(level)
+
+
+def _is_non_threat(level: str) -> bool:
+    known = _NON_THREAT.get(level)
+    if known is None:
+        known = level.strip().upper() in NON_THREAT_LEVELS
+        if len(_NON_THREAT) < 64:
+            _NON_THREAT[level] = known
+    return known
 
 
 def _confidence(value: Any) -> float | None:

@@ -1,14 +1,31 @@
 """Metrics: the nethical_* families, label hygiene, and how measurements reach the OpenTelemetry SDK."""
 
-from nethical_otel.metrics._families import OVERFLOW_ATTRIBUTES, Backend, Family, LocalBackend, Scope, SdkBackend
+from nethical_otel.metrics._exemplars import (
+    ExemplarSource,
+    current_exemplar,
+    exemplar_source,
+    resolve_exemplar_filter,
+    sdk_exemplar_filter,
+)
+from nethical_otel.metrics._families import (
+    OVERFLOW_ATTRIBUTES,
+    Backend,
+    ExemplarRef,
+    Family,
+    LocalBackend,
+    Scope,
+    SdkBackend,
+)
 from nethical_otel.metrics._instruments import Instruments
 from nethical_otel.metrics._labels import LabelCleaner
 from nethical_otel.metrics._multiprocess import MultiprocessBackend, MultiprocessDir, role
-from nethical_otel.metrics._provider import NethicalMeterProvider
+from nethical_otel.metrics._provider import NethicalMeterProvider, carry_exemplars
 
 __all__ = [
     "OVERFLOW_ATTRIBUTES",
     "Backend",
+    "ExemplarRef",
+    "ExemplarSource",
     "Family",
     "Instruments",
     "LabelCleaner",
@@ -18,5 +35,10 @@ __all__ = [
     "NethicalMeterProvider",
     "Scope",
     "SdkBackend",
+    "carry_exemplars",
+    "current_exemplar",
+    "exemplar_source",
+    "resolve_exemplar_filter",
     "role",
+    "sdk_exemplar_filter",
 ]

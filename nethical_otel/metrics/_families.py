@@ -9,7 +9,11 @@ refusal of NaN, infinite and out-of-range values; they differ only in where a re
   every pipeline that nethical_otel builds.
 * :class:`SdkBackend` records through ordinary OpenTelemetry instruments, for a MeterProvider built by
   someone else (for instance the stock ``opentelemetry-instrument`` configurator). Buckets then come
-  from ``explicit_bucket_boundaries_advisory``.
+  from ``explicit_bucket_boundaries_advisory``, exemplars from the SDK's own reservoirs.
+
+Exemplars: a recording may carry an :data:`ExemplarRef` (trace id, span id, time). A cell of a family
+whose spec has ``exemplars`` keeps the most recent one per series (counter) or per bucket (histogram),
+with its value: a fixed number of slots per cell, whatever the traffic.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import sys
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Protocol
 
 from opentelemetry.metrics import Meter
+from opentelemetry.sdk.metrics import Exemplar
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
     Gauge,
@@ -47,10 +52,18 @@ _RAW_CACHE_MAX = 4096
 
 Reject = Callable[[MetricSpec, float], None]
 
+ExemplarRef = tuple[int, int, int]
+"""What an exemplar links a measurement to: trace id, span id (both 0 without a span) and the time of
+the measurement in nanoseconds since the epoch. One is made per detector call and shared by its recordings."""
+
+# A kept exemplar: (value, ExemplarRef). Fixed size: a shared-memory cell lays it out as a 16-byte trace
+# id, an 8-byte span id, a float64 value and an int64 time.
+Kept = tuple[float, ExemplarRef]
+
 
 class Child(Protocol):
-    def record(self, value: float) -> None:
-        """Add to a counter, observe into a histogram, or set a gauge."""
+    def record(self, value: float, exemplar: ExemplarRef | None = None) -> None:
+        """Add to a counter, observe into a histogram, or set a gauge; keep ``exemplar`` if the family does."""
 
 
 def _finite_range(spec: MetricSpec) -> tuple[float, float]:
@@ -125,7 +138,7 @@ class Family:
 # Recording takes the child's lock with pre-bound acquire/release instead of `with`: half the cost, and
 # nothing between them can raise.
 class LocalCounter:
-    __slots__ = ("_acquire", "_reject", "_release", "_spec", "attributes", "declared", "value")
+    __slots__ = ("_acquire", "_keeps", "_reject", "_release", "_spec", "attributes", "declared", "exemplar", "value")
 
     def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject) -> None:
         self._spec, self.attributes, self._reject = spec, attributes, reject
@@ -133,17 +146,27 @@ class LocalCounter:
         self._acquire, self._release = lock.acquire, lock.release
         self.value = 0.0
         self.declared = False
+        self._keeps = spec.exemplars
+        self.exemplar: Kept | None = None
 
     def declare(self) -> None:
         self.declared = True
 
-    def record(self, value: float = 1) -> None:
+    def record(self, value: float = 1, exemplar: ExemplarRef | None = None) -> None:
         if not 0 <= value <= _FINITE_MAX:
             self._reject(self._spec, value)
             return
         self._acquire()
         self.value += value
+        if exemplar is not None and self._keeps:
+            self.exemplar = (value, exemplar)
         self._release()
+
+    def snapshot(self) -> tuple[float, Kept | None]:
+        self._acquire()
+        value, exemplar = self.value, self.exemplar
+        self._release()
+        return value, exemplar
 
 
 class LocalGauge:
@@ -154,7 +177,7 @@ class LocalGauge:
         self._lo, self._hi = _finite_range(spec)
         self.value: float | None = None
 
-    def record(self, value: float) -> None:
+    def record(self, value: float, exemplar: ExemplarRef | None = None) -> None:  # gauges keep no exemplars
         if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
@@ -179,6 +202,7 @@ class LocalHistogram:
         "count",
         "counts",
         "declared",
+        "exemplars",
         "max",
         "min",
         "sum",
@@ -196,11 +220,13 @@ class LocalHistogram:
         self.min = math.inf
         self.max = -math.inf
         self.declared = False
+        # One slot per bucket, or None for a family without exemplars.
+        self.exemplars: list[Kept | None] | None = [None] * len(self.counts) if spec.exemplars else None
 
     def declare(self) -> None:
         self.declared = True
 
-    def record(self, value: float) -> None:
+    def record(self, value: float, exemplar: ExemplarRef | None = None) -> None:
         if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
@@ -213,11 +239,14 @@ class LocalHistogram:
             self.min = value
         if value > self.max:
             self.max = value
+        if exemplar is not None and self.exemplars is not None:
+            self.exemplars[index] = (value, exemplar)
         self._release()
 
-    def snapshot(self) -> tuple[list[int], int, float, float, float]:
+    def snapshot(self) -> tuple[list[int], int, float, float, float, list[Kept | None]]:
         with self._lock:
-            return list(self.counts), self.count, self.sum, self.min, self.max
+            exemplars = list(self.exemplars) if self.exemplars is not None else []
+            return list(self.counts), self.count, self.sum, self.min, self.max, exemplars
 
 
 class LocalFamily(Family):
@@ -242,20 +271,41 @@ class Scope(enum.Enum):
 
 
 class ReaderState:
-    """What one reader was last sent, to turn cumulative values into deltas when it asks for them."""
+    """What one reader was last sent, to turn cumulative values into deltas when it asks for them.
 
-    def __init__(self, start_time_ns: int, delta: bool, scope: Scope = Scope.MERGED) -> None:
+    ``latest_exemplars``: a scraped exposition shows each bucket's most recent exemplar at every scrape, as
+    OpenMetrics clients do (a second scraper, or a curl, takes nothing away from Prometheus); a pushing
+    reader gets only the exemplars recorded since its previous collection, as the SDK's reservoirs give.
+    """
+
+    def __init__(
+        self, start_time_ns: int, delta: bool, scope: Scope = Scope.MERGED, latest_exemplars: bool = False
+    ) -> None:
         self.delta = delta
         self.scope = scope
+        self.latest_exemplars = latest_exemplars
         self.last_time_ns = start_time_ns
         self.previous: dict[Hashable, Any] = {}
 
+    def exemplars(self, kept: Iterable[Kept | None]) -> list[Exemplar]:
+        """The SDK exemplars of ``kept`` slots that this reader should see."""
+        after = 0 if self.latest_exemplars else self.last_time_ns
+        found = []
+        for slot in kept:
+            if slot is None:
+                continue
+            value, (trace_id, span_id, at) = slot
+            if at > after:
+                found.append(Exemplar({}, _number(float(value)), at, span_id or None, trace_id or None))
+        return found
+
 
 # One series as collection sees it, from this process's cells or merged from the workers' files.
-# key: stable identity across collections (for deltas); counts: per bucket, +Inf last.
-CounterSeries = tuple[Hashable, dict[str, Any], float, bool]  # key, attributes, value, declared
+# key: stable identity across collections (for deltas); counts: per bucket, +Inf last; kept: exemplars.
+CounterSeries = tuple[Hashable, dict[str, Any], float, bool, "Kept | None"]  # key, attributes, value, declared
 GaugeSeries = tuple[Hashable, dict[str, Any], float]  # key, attributes, value
-HistogramSeries = tuple[Hashable, dict[str, Any], list[int], float, float, float, bool]  # counts, sum, min, max
+# key, attributes, counts, sum, min, max, declared, one kept exemplar (or None) per bucket
+HistogramSeries = tuple[Hashable, dict[str, Any], list[int], float, float, float, bool, "list[Kept | None]"]
 
 
 class LocalBackend:
@@ -276,8 +326,8 @@ class LocalBackend:
         self._families.append(created)
         return created
 
-    def new_reader_state(self, delta: bool, scope: Scope = Scope.MERGED) -> ReaderState:
-        return ReaderState(self.start_time_ns, delta, scope)
+    def new_reader_state(self, delta: bool, scope: Scope = Scope.MERGED, latest_exemplars: bool = False) -> ReaderState:
+        return ReaderState(self.start_time_ns, delta, scope, latest_exemplars)
 
     def collect(self, state: ReaderState) -> list[Metric] | None:
         """The data for one reader; ``None`` when this process exports nothing to it."""
@@ -286,16 +336,16 @@ class LocalBackend:
 
 def local_series(family: Family) -> list[Any]:
     """The series of this process's in-memory cells of ``family``."""
-    spec = family.spec
-    if spec.kind is MetricKind.COUNTER:
-        return [(id(c), c.attributes, c.value, c.declared) for c in family.points() if isinstance(c, LocalCounter)]
-    if spec.kind is MetricKind.GAUGE:
-        return [(id(c), c.attributes, c.value) for c in family.points() if isinstance(c, LocalGauge)]
-    series = []
+    series: list[Any] = []
     for child in family.points():
-        if isinstance(child, LocalHistogram):
-            counts, _count, total, low, high = child.snapshot()
-            series.append((id(child), child.attributes, counts, total, low, high, child.declared))
+        if isinstance(child, LocalCounter):
+            value, kept = child.snapshot()
+            series.append((id(child), child.attributes, value, child.declared, kept))
+        elif isinstance(child, LocalGauge):
+            series.append((id(child), child.attributes, child.value))
+        elif isinstance(child, LocalHistogram):
+            counts, _count, total, low, high, kept_list = child.snapshot()
+            series.append((id(child), child.attributes, counts, total, low, high, child.declared, kept_list))
     return series
 
 
@@ -309,12 +359,13 @@ def build_metrics(families: list[tuple[MetricSpec, list[Any]]], state: ReaderSta
         data: Any
         if spec.kind is MetricKind.COUNTER:
             points: list[Any] = []
-            for key, attributes, total, declared in series:
+            for key, attributes, total, declared, kept in series:
                 value = total
                 if state.delta:
                     value, state.previous[key] = total - state.previous.get(key, 0.0), total
                 if total or declared:
-                    points.append(NumberDataPoint(attributes, start, now, _number(value)))
+                    exemplars = state.exemplars((kept,)) if kept is not None else []
+                    points.append(NumberDataPoint(attributes, start, now, _number(value), exemplars))
             data = Sum(points, temporality, is_monotonic=True) if points else None
         elif spec.kind is MetricKind.GAUGE:
             points = [NumberDataPoint(a, start, now, v) for _key, a, v in series if v is not None and not math.isnan(v)]
@@ -335,7 +386,7 @@ def _number(value: float) -> float | int:
 def _histogram_point(
     spec: MetricSpec, series: HistogramSeries, state: ReaderState, start: int, now: int
 ) -> HistogramDataPoint | None:
-    key, attributes, counts, total, low, high, declared = series
+    key, attributes, counts, total, low, high, declared, kept = series
     count = sum(counts)
     if not count:
         if not declared:
@@ -348,7 +399,8 @@ def _histogram_point(
             counts = [a - b for a, b in zip(counts, previous[0], strict=True)]
             count, total = count - previous[1], total - previous[2]
     # min and max are lifetime extremes; the exporter for Prometheus ignores them.
-    return HistogramDataPoint(attributes, start, now, count, total, counts, spec.buckets, low, high)
+    exemplars = state.exemplars(kept)
+    return HistogramDataPoint(attributes, start, now, count, total, counts, spec.buckets, low, high, exemplars)
 
 
 # SDK backend ----------------------------------------------------------------------------------------
@@ -361,7 +413,8 @@ class SdkChild:
         if spec.kind is MetricKind.COUNTER:
             self._lo = 0.0
 
-    def record(self, value: float = 1) -> None:
+    def record(self, value: float = 1, exemplar: ExemplarRef | None = None) -> None:
+        # The SDK's reservoirs take exemplars from the current context (the decorator records inside its span).
         if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return

@@ -13,8 +13,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from nethical_otel.metrics._families import OVERFLOW_ATTRIBUTES
-from nethical_otel.metrics._mmap import FileValues, encode_key
+from nethical_otel.metrics._families import OVERFLOW_ATTRIBUTES, Kept
+from nethical_otel.metrics._mmap import CounterEntry, FileValues, HistogramEntry, encode_key
 from nethical_otel.semconv import GaugeMerge, MetricKind, MetricSpec
 
 _KEY_CACHE_MAX = 100_000
@@ -69,12 +69,12 @@ class Accumulator:
 
     def add_file(self, values: FileValues, live: bool) -> None:
         decode = self._keys.decode
-        for key, value, declared in values.counters:
+        for key, value, declared, kept in values.counters:
             if (decoded := decode(key)) is not None:
-                self._add_counter(decoded, value, declared)
-        for key, buckets, slot, declared in values.histograms:
+                self._add_counter(decoded, value, declared, kept)
+        for key, buckets, slot, declared, kept_list in values.histograms:
             if (decoded := decode(key)) is not None:
-                self._add_histogram(decoded, buckets, slot, declared)
+                self._add_histogram(decoded, buckets, slot, declared, kept_list)
         if live:  # a dead worker's gauges describe nothing any more
             for key, value in values.gauges:
                 if not math.isnan(value) and (decoded := decode(key)) is not None:
@@ -86,29 +86,33 @@ class Accumulator:
             attributes = item[1]
             decoded = (spec.name, attributes, (spec.name, *attributes.items()))
             if spec.kind is MetricKind.COUNTER:
-                self._add_counter(decoded, item[2], item[3])
+                self._add_counter(decoded, item[2], item[3], item[4])
             elif spec.kind is MetricKind.GAUGE:
                 if item[2] is not None:
                     self._slot(self.gauges, decoded)[1].append(item[2])
             else:
-                _key, _attributes, counts, total, low, high, declared = item
-                self._add_histogram(decoded, len(spec.buckets), [*counts, total, low, high], declared)
+                _key, _attributes, counts, total, low, high, declared, kept = item
+                slot = [*counts, total, low, high]
+                self._add_histogram(decoded, len(spec.buckets), slot, declared, kept or [None] * len(counts))
 
-    def _add_counter(self, decoded: Decoded, value: float, declared: bool) -> None:
+    def _add_counter(self, decoded: Decoded, value: float, declared: bool, kept: Kept | None) -> None:
         _identity, row = self._slot(self.counters, decoded)
         if len(row) == 1:
-            row += [value, declared]
+            row += [value, declared, kept]
         else:
             row[1] += value
             row[2] = row[2] or declared
+            row[3] = _newer(row[3], kept)
 
-    def _add_histogram(self, decoded: Decoded, buckets: int, slot: list[float], declared: bool) -> None:
+    def _add_histogram(
+        self, decoded: Decoded, buckets: int, slot: list[float], declared: bool, kept: list[Kept | None]
+    ) -> None:
         name = decoded[0]
         if self.buckets.setdefault(name, buckets) != buckets:
             return  # written by a version with other buckets: cannot be added up
         _identity, row = self._slot(self.histograms, decoded)
         if len(row) == 1:
-            row += [list(slot), declared]
+            row += [list(slot), declared, list(kept)]
             return
         merged = row[1]
         for i in range(buckets + 2):  # bucket counts and the sum
@@ -116,6 +120,7 @@ class Accumulator:
         merged[-2] = min(merged[-2], slot[-2])
         merged[-1] = max(merged[-1], slot[-1])
         row[2] = row[2] or declared
+        row[3] = [_newer(a, b) for a, b in zip(row[3], kept, strict=True)]
 
     # Results ----------------------------------------------------------------------------------------
     def series(self, specs: Iterable[MetricSpec]) -> list[tuple[MetricSpec, list[Any]]]:
@@ -124,7 +129,7 @@ class Accumulator:
         for spec in specs:
             if spec.kind is MetricKind.COUNTER:
                 rows = self.counters.get(spec.name, {})
-                out.append((spec, [(k, r[0], r[1], r[2]) for k, r in rows.items()]))
+                out.append((spec, [(k, r[0], r[1], r[2], r[3]) for k, r in rows.items()]))
             elif spec.kind is MetricKind.GAUGE:
                 combine = _COMBINE[spec.merge or GaugeMerge.SUM]
                 rows = self.gauges.get(spec.name, {})
@@ -139,28 +144,33 @@ class Accumulator:
                     (
                         spec,
                         [
-                            (k, r[0], [int(c) for c in r[1][:n]], r[1][n], r[1][n + 1], r[1][n + 2], r[2])
+                            (k, r[0], [int(c) for c in r[1][:n]], r[1][n], r[1][n + 1], r[1][n + 2], r[2], r[3])
                             for k, r in rows.items()
                         ],
                     )
                 )
         return out
 
-    def archive_entries(
-        self,
-    ) -> tuple[list[tuple[bytes, float, bool]], list[tuple[bytes, int, list[float], bool]]]:
+    def archive_entries(self) -> tuple[list[CounterEntry], list[HistogramEntry]]:
         """Counters and histograms as entries of the archive file (gauges are never archived)."""
         counters = [
-            (encode_key(identity[0], row[0]), row[1], row[2])
+            (encode_key(identity[0], row[0]), row[1], row[2], row[3])
             for rows in self.counters.values()
             for identity, row in rows.items()
         ]
         histograms = [
-            (encode_key(identity[0], row[0]), self.buckets[identity[0]], row[1], row[2])
+            (encode_key(identity[0], row[0]), self.buckets[identity[0]], row[1], row[2], row[3])
             for rows in self.histograms.values()
             for identity, row in rows.items()
         ]
         return counters, histograms
+
+
+def _newer(a: Kept | None, b: Kept | None) -> Kept | None:
+    """Of two kept exemplars, the more recent one (workers keep one each; the merged view shows one)."""
+    if a is None or (b is not None and b[1][2] > a[1][2]):
+        return b
+    return a
 
 
 _COMBINE: dict[GaugeMerge, Callable[[list[float]], float]] = {

@@ -18,9 +18,11 @@ a reader reads slot ``seq & 1``, which is complete whenever ``seq`` holds still,
 A writer killed mid-update (SIGKILL) leaves ``seq`` still and the slot it names complete: the merged
 view then lacks that one half-done observation, and is never inconsistent.
 
-An entry becomes visible when ``used`` moves past it, after its key and payload are in place. The
-exemplar words (trace id high and low, span id, value, time) are reserved for one exemplar per series
-or bucket and stay zero in this version of the layout.
+An entry becomes visible when ``used`` moves past it, after its key and payload are in place.
+
+An exemplar is six words with a sequence of its own: seq, trace id (high, low), span id, value, time
+(ns; 0: none kept). The writer makes seq odd, writes the five, makes it even; a reader that finds it odd
+or changed reads again, and drops an exemplar that a killed writer left half written.
 
 Stores reach the other processes in program order on x86-64 (TSO); on weaker architectures the kernel
 and CPython's own barriers around the GIL make a reader at worst one update behind.
@@ -41,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nethical_otel.metrics._families import Kept
+
 MAGIC = b"NOTELMP1"
 HEADER_BYTES = 64
 LAYOUT = 1
@@ -48,7 +52,8 @@ LAYOUT = 1
 _USED, _PID, _CREATED, _LAYOUT, _PARENT = 1, 2, 3, 4, 5
 
 KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM, KIND_META = 1, 2, 3, 9
-EXEMPLAR_WORDS = 5
+EXEMPLAR_WORDS = 6
+_MASK64 = (1 << 64) - 1
 INITIAL_BYTES = 64 * 1024
 _READ_ATTEMPTS = 1000
 
@@ -202,10 +207,14 @@ class FileValues:
     pid: int
     parent: int
     created_ns: int
-    counters: list[tuple[bytes, float, bool]]
+    counters: list[CounterEntry]
     gauges: list[tuple[bytes, float]]
-    histograms: list[tuple[bytes, int, list[float], bool]]  # key, buckets, slot words, declared
+    histograms: list[HistogramEntry]
     meta: list[bytes]
+
+
+CounterEntry = tuple[bytes, float, bool, "Kept | None"]  # key, value, declared, exemplar
+HistogramEntry = tuple[bytes, int, list[float], bool, "list[Kept | None]"]  # key, buckets, slot, declared, exemplars
 
 
 class CellReader:
@@ -254,14 +263,29 @@ class CellReader:
         for entry in self._entries:
             i = entry.index
             if entry.kind == KIND_COUNTER:
-                values.counters.append((entry.key, d[i], d[i + 1] != 0.0))
+                values.counters.append((entry.key, d[i], d[i + 1] != 0.0, self._exemplar(i + 2)))
             elif entry.kind == KIND_GAUGE:
                 values.gauges.append((entry.key, d[i]))
             elif entry.kind == KIND_HISTOGRAM:
-                values.histograms.append((entry.key, entry.buckets, self._latched(i, entry.buckets), d[i + 1] != 0.0))
+                first = i + 2 + 2 * slot_words(entry.buckets)
+                kept = [self._exemplar(first + b * EXEMPLAR_WORDS) for b in range(entry.buckets + 1)]
+                slot = self._latched(i, entry.buckets)
+                values.histograms.append((entry.key, entry.buckets, slot, d[i + 1] != 0.0, kept))
             elif entry.kind == KIND_META:
                 values.meta.append(entry.key)
         return values
+
+    def _exemplar(self, index: int) -> Kept | None:
+        q, d = self._q, self._d
+        for _ in range(_READ_ATTEMPTS):
+            seq = q[index]
+            if seq & 1:
+                continue  # being written (or left half written by a killed writer)
+            high, low, span_id = q[index + 1], q[index + 2], q[index + 3]
+            value, at = d[index + 4], q[index + 5]
+            if q[index] == seq:
+                return (value, (high << 64 | low, span_id, at)) if at else None
+        return None
 
     def _latched(self, index: int, buckets: int) -> list[float]:
         width = slot_words(buckets)
@@ -305,28 +329,35 @@ class CellReader:
         os.close(self._fd)
 
 
-def file_bytes(
-    counters: list[tuple[bytes, float, bool]],
-    histograms: list[tuple[bytes, int, list[float], bool]],
-    meta: list[bytes],
-    parent: int,
-) -> bytes:
+def file_bytes(counters: list[CounterEntry], histograms: list[HistogramEntry], meta: list[bytes], parent: int) -> bytes:
     """A complete file holding these values (the archive of dead workers is written whole, then renamed)."""
     out = bytearray(HEADER_BYTES)
     out[0:8] = MAGIC
 
-    def entry(key: bytes, kind: int, buckets: int, payload: list[float]) -> None:
+    def entry(key: bytes, kind: int, buckets: int, payload: list[float], kept: list[Kept | None]) -> None:
         out.extend((len(key) | kind << 32 | buckets << 40).to_bytes(8, sys.byteorder))
         out.extend(key.ljust(_padded(len(key)), b"\0"))
-        padded = payload + [0.0] * (payload_words(kind, buckets) - len(payload))
-        out.extend(memoryview(array("d", padded)).cast("B"))
+        start = len(out)
+        out.extend(bytes(payload_words(kind, buckets) * 8))
+        words = memoryview(out)
+        d, q = words[start:].cast("d"), words[start:].cast("Q")
+        d[: len(payload)] = array("d", payload)
+        for number, exemplar in enumerate(kept):
+            if exemplar is not None:
+                at = len(payload) + number * EXEMPLAR_WORDS
+                value, (trace_id, span_id, time_ns) = exemplar
+                q[at + 1], q[at + 2], q[at + 3] = trace_id >> 64, trace_id & _MASK64, span_id
+                d[at + 4], q[at + 5] = value, time_ns
+        d.release()
+        q.release()
+        words.release()
 
     for key in meta:
-        entry(key, KIND_META, 0, [])
-    for key, value, declared in counters:
-        entry(key, KIND_COUNTER, 0, [value, float(declared)])
-    for key, buckets, slot, declared in histograms:
-        entry(key, KIND_HISTOGRAM, buckets, [0.0, float(declared), *slot, *slot])
+        entry(key, KIND_META, 0, [], [])
+    for key, value, declared, kept in counters:
+        entry(key, KIND_COUNTER, 0, [value, float(declared)], [kept])
+    for key, buckets, slot, declared, kept_list in histograms:
+        entry(key, KIND_HISTOGRAM, buckets, [0.0, float(declared), *slot, *slot], kept_list)
     header = memoryview(out).cast("Q")
     header[_USED] = len(out)
     header[_PID] = os.getpid()

@@ -17,6 +17,7 @@ from typing import Any
 
 from nethical_otel.metrics._families import (
     _FINITE_MAX,
+    ExemplarRef,
     Family,
     LocalCounter,
     LocalGauge,
@@ -25,7 +26,16 @@ from nethical_otel.metrics._families import (
     _finite_range,
 )
 from nethical_otel.metrics._labels import LabelCleaner
-from nethical_otel.metrics._mmap import KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM, Slot, encode_key, slot_words
+from nethical_otel.metrics._mmap import (
+    _MASK64,
+    EXEMPLAR_WORDS,
+    KIND_COUNTER,
+    KIND_GAUGE,
+    KIND_HISTOGRAM,
+    Slot,
+    encode_key,
+    slot_words,
+)
 from nethical_otel.semconv import MetricKind, MetricSpec
 
 _logger = logging.getLogger("nethical_otel.metrics")
@@ -33,24 +43,51 @@ _logger = logging.getLogger("nethical_otel.metrics")
 Allocate = Callable[[bytes, int, int], Slot]
 
 
+class _Exemplars:
+    """The exemplar blocks of one cell (see the layout in :mod:`nethical_otel.metrics._mmap`)."""
+
+    __slots__ = ("d", "first", "q", "sequences")
+
+    def __init__(self, slot: Slot, first: int, count: int) -> None:
+        self.d, self.q, self.first = slot.d, slot.q, first
+        self.sequences = [0] * count  # this process is the only writer: its own copies decide
+
+    def keep(self, number: int, value: float, exemplar: ExemplarRef) -> None:
+        """Under the cell's lock."""
+        q, at = self.q, self.first + number * EXEMPLAR_WORDS
+        trace_id, span_id, time_ns = exemplar
+        seq = self.sequences[number] + 1
+        self.sequences[number] = seq + 1
+        q[at] = seq  # odd: being written
+        q[at + 1] = trace_id >> 64
+        q[at + 2] = trace_id & _MASK64
+        q[at + 3] = span_id
+        self.d[at + 4] = value
+        q[at + 5] = time_ns
+        q[at] = seq + 1
+
+
 class SharedCounter:
-    __slots__ = ("_acquire", "_d", "_i", "_reject", "_release", "_spec", "attributes")
+    __slots__ = ("_acquire", "_d", "_exemplars", "_i", "_reject", "_release", "_spec", "attributes")
 
     def __init__(self, spec: MetricSpec, attributes: dict[str, Any], reject: Reject, slot: Slot) -> None:
         self._spec, self.attributes, self._reject = spec, attributes, reject
         self._d, self._i = slot.d, slot.index
+        self._exemplars = _Exemplars(slot, slot.index + 2, 1) if spec.exemplars else None
         lock = threading.Lock()
         self._acquire, self._release = lock.acquire, lock.release
 
     def declare(self) -> None:
         self._d[self._i + 1] = 1.0
 
-    def record(self, value: float = 1) -> None:
+    def record(self, value: float = 1, exemplar: ExemplarRef | None = None) -> None:
         if not 0 <= value <= _FINITE_MAX:
             self._reject(self._spec, value)
             return
         self._acquire()
         self._d[self._i] += value  # one 8-byte store: never torn
+        if exemplar is not None and self._exemplars is not None:
+            self._exemplars.keep(0, value, exemplar)
         self._release()
 
 
@@ -62,7 +99,7 @@ class SharedGauge:
         self._lo, self._hi = _finite_range(spec)
         self._d, self._i = slot.d, slot.index
 
-    def record(self, value: float) -> None:
+    def record(self, value: float, exemplar: ExemplarRef | None = None) -> None:  # gauges keep no exemplars
         if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
@@ -80,6 +117,7 @@ class SharedHistogram:
         "_b",
         "_bounds",
         "_d",
+        "_exemplars",
         "_hi",
         "_lo",
         "_max",
@@ -102,6 +140,8 @@ class SharedHistogram:
         self._a = slot.index + 2  # slot 0
         self._b = self._a + slot_words(len(spec.buckets))  # slot 1
         self._sum = len(spec.buckets) + 1  # offset of the sum in a slot; min and max follow it
+        first = self._b + slot_words(len(spec.buckets))
+        self._exemplars = _Exemplars(slot, first, len(spec.buckets) + 1) if spec.exemplars else None
         # This process is the only writer: its own copies of the sequence and the extremes decide.
         self._sequence = 0
         self._min, self._max = math.inf, -math.inf
@@ -111,7 +151,7 @@ class SharedHistogram:
     def declare(self) -> None:
         self._d[self._seq + 1] = 1.0
 
-    def record(self, value: float) -> None:
+    def record(self, value: float, exemplar: ExemplarRef | None = None) -> None:
         if not self._lo <= value <= self._hi:
             self._reject(self._spec, value)
             return
@@ -140,6 +180,8 @@ class SharedHistogram:
             d[b + total + 1] = value
         if high:
             d[b + total + 2] = value
+        if exemplar is not None and self._exemplars is not None:
+            self._exemplars.keep(index, value, exemplar)
         self._release()
 
 

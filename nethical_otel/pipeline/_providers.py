@@ -27,7 +27,7 @@ from nethical_otel.config import (
     ConfigIssue,
     OtlpConfig,
 )
-from nethical_otel.metrics import MultiprocessDir, Scope, role
+from nethical_otel.metrics import MultiprocessDir, Scope, carry_exemplars, role
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
 
@@ -102,6 +102,7 @@ def build_prometheus_reader(config: Config) -> tuple[PrometheusMetricReader, Col
         scope_info_enabled=False,
         registry=registry,
     )
+    carry_exemplars(reader)
     return reader, registry
 
 

@@ -9,12 +9,12 @@ from typing import NamedTuple
 
 from opentelemetry.trace import Tracer
 
-from nethical_otel.metrics import Instruments, LabelCleaner
+from nethical_otel.metrics import ExemplarSource, Instruments, LabelCleaner
 from nethical_otel.semconv import UNKNOWN
 
 
 class Threat(NamedTuple):
-    """A detected threat: level (upper case), category and an optional confidence in [0, 1].
+    """A detected threat: level (as the detector or caller gave it), category and an optional confidence in [0, 1].
 
     Surfaces (the decorator, the original API) report threats in this shape; components listen for them.
     """
@@ -59,6 +59,8 @@ class Runtime:
     tracer: Tracer | None
     capture_content: bool
     detectors: DetectorRegistry
+    # The exemplar filter, resolved at configure time (see nethical_otel.metrics.exemplar_source).
+    exemplars: ExemplarSource
     threat_listeners: list[ThreatListener] = field(default_factory=list)
 
 

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from nethical_otel._version import __version__
 from nethical_otel.config import Config, ConfigSource, load_config
 from nethical_otel.metrics import (
+    ExemplarSource,
     Instruments,
     LabelCleaner,
     LocalBackend,
@@ -27,6 +28,9 @@ from nethical_otel.metrics import (
     NethicalMeterProvider,
     Scope,
     SdkBackend,
+    exemplar_source,
+    resolve_exemplar_filter,
+    sdk_exemplar_filter,
 )
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
@@ -42,7 +46,7 @@ from nethical_otel.pipeline._providers import (
     sdk_disabled,
 )
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
-from nethical_otel.semconv import INSTRUMENTATION_NAME
+from nethical_otel.semconv import INSTRUMENTATION_NAME, ExemplarFilter, LevelCase
 
 _logger = logging.getLogger("nethical_otel")
 C = TypeVar("C", bound=Component)
@@ -182,6 +186,7 @@ def configure(
     """
     global _active  # noqa: PLW0603
     resolved = load_config(config)  # refuse bad config before touching what runs
+    resolve_exemplar_filter(resolved.prometheus.exemplar_filter, os.environ)  # and a bad OTEL_METRICS_EXEMPLAR_FILTER
     with _configure_lock:
         if _active is not None:
             _active.shutdown()
@@ -225,7 +230,7 @@ def _build(
     config: Config, extra_readers: Sequence[MetricReader], extra_processors: Sequence[SpanProcessor]
 ) -> Telemetry:
     environ = os.environ
-    clean = LabelCleaner(config.prometheus.label_value_max_length)
+    clean = _label_cleaner(config)
     directory = build_multiprocess_dir(config, environ)
     limit = config.prometheus.cardinality_limit
     local = LocalBackend(clean, limit) if directory is None else MultiprocessBackend(clean, limit, directory)
@@ -245,6 +250,7 @@ def _build_on(
     extra_processors: Sequence[SpanProcessor],
 ) -> Telemetry:
     environ = os.environ
+    exemplars = resolve_exemplar_filter(config.prometheus.exemplar_filter, environ)
     resource = build_resource(config)
     clean = local.clean
     instruments = Instruments(local)
@@ -264,14 +270,21 @@ def _build_on(
     for component in components:
         readers.extend(component.metric_readers())
     readers.extend(extra_readers)
-    meter_provider = NethicalMeterProvider(local, readers, resource, reader_scopes=scopes, shutdown_on_exit=False)
+    meter_provider = NethicalMeterProvider(
+        local,
+        readers,
+        resource,
+        reader_scopes=scopes,
+        shutdown_on_exit=False,
+        exemplar_filter=sdk_exemplar_filter(exemplars),
+    )
 
     tracer_provider = None
     if config.tracing.enabled:
         processors = [p for component in components for p in component.span_processors()]
         tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors])
 
-    runtime = _runtime(config, instruments, clean, tracer_provider)
+    runtime = _runtime(config, instruments, clean, tracer_provider, exemplar_source(exemplars))
     telemetry = Telemetry(
         config,
         resource=resource,
@@ -312,7 +325,7 @@ def _adopt(config: Config) -> Telemetry:
     global_tracer_provider = trace.get_tracer_provider()
     meter_provider = global_meter_provider if isinstance(global_meter_provider, MeterProvider) else None
     tracer_provider = global_tracer_provider if isinstance(global_tracer_provider, TracerProvider) else None
-    clean = LabelCleaner(config.prometheus.label_value_max_length)
+    clean = _label_cleaner(config)
     meter = global_meter_provider.get_meter(INSTRUMENTATION_NAME, __version__)
     instruments = Instruments(SdkBackend(meter, clean, config.prometheus.cardinality_limit))
     components = build_components(config)
@@ -340,7 +353,9 @@ def _adopt(config: Config) -> Telemetry:
         meter_provider=meter_provider,
         tracer_provider=tracer_provider,
         prometheus_registry=registry,
-        runtime=_runtime(config, instruments, clean, tracer),
+        # The SDK's instruments take exemplars from the current context themselves, under the filter the
+        # provider's owner chose.
+        runtime=_runtime(config, instruments, clean, tracer, exemplar_source(ExemplarFilter.ALWAYS_OFF)),
         components=components,
         adopted_readers=readers,
     )
@@ -348,8 +363,16 @@ def _adopt(config: Config) -> Telemetry:
     return telemetry
 
 
+def _label_cleaner(config: Config) -> LabelCleaner:
+    return LabelCleaner(config.prometheus.label_value_max_length, LevelCase(config.prometheus.threat_level_case))
+
+
 def _runtime(
-    config: Config, instruments: Instruments, clean: LabelCleaner, tracer_provider: trace.TracerProvider | None
+    config: Config,
+    instruments: Instruments,
+    clean: LabelCleaner,
+    tracer_provider: trace.TracerProvider | None,
+    exemplars: ExemplarSource,
 ) -> Runtime:
     tracer = None
     # With the ALWAYS_OFF sampler no span is ever recorded or sampled: do not make span objects at all.
@@ -361,6 +384,7 @@ def _runtime(
         tracer=tracer,
         capture_content=config.privacy.capture_content,
         detectors=DetectorRegistry(config.prometheus.cardinality_limit),
+        exemplars=exemplars,
     )
 
 

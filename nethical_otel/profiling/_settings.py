@@ -34,6 +34,7 @@ class PyroscopeSettings:
     server_address: str
     application_name: str | None
     sample_rate: int
+    oncpu: bool
     tags: Mapping[str, str]
     basic_auth_username: str
     basic_auth_password: Secret
@@ -54,6 +55,7 @@ class PyroscopeSettings:
             "application_name": application_name,
             "server_address": self.server_address,
             "sample_rate": self.sample_rate,
+            "oncpu": self.oncpu,
             "tags": dict(self.tags),
             "basic_auth_username": self.basic_auth_username,
             "basic_auth_password": self.basic_auth_password.reveal(),
@@ -113,6 +115,7 @@ def resolve_settings(config: ProfilingConfig, environ: Mapping[str, str]) -> Pyr
         server_address=server_address,
         application_name=application_name or None,
         sample_rate=config.sampling_rate_hz,
+        oncpu=config.oncpu,
         tags=tags,
         basic_auth_username=username,
         basic_auth_password=Secret(password),

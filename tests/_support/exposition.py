@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Exemplar
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,16 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
+    }
+
+
+def exemplars(openmetrics: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], Exemplar]:
+    """Every exemplar of an OpenMetrics exposition, keyed like :func:`samples` (the parser validates it)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.exemplar
+        for family in openmetrics_families(openmetrics)
+        for sample in family.samples
+        if sample.exemplar is not None
     }
 
 

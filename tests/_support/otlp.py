@@ -36,6 +36,17 @@ class ExportedPoint:
     at: int
 
 
+@dataclass(frozen=True)
+class ExportedExemplar:
+    """One exemplar as pushed: its data point's attributes, value, trace and span ids (hex) and time."""
+
+    attributes: Labels
+    value: float
+    trace_id: str
+    span_id: str
+    time_unix_nano: int
+
+
 class OtlpReceiver(RecordingServer):
     def traces(self) -> list[ExportTraceServiceRequest]:
         return [ExportTraceServiceRequest.FromString(_body(r)) for r in self.received("/v1/traces")]
@@ -61,6 +72,7 @@ class OtlpReceiver(RecordingServer):
                                 "parent": int.from_bytes(span.parent_span_id, "big") if span.parent_span_id else None,
                                 "resource": resource,
                                 "span_id": span.span_id.hex(),
+                                "trace_id": span.trace_id.hex(),
                             }
                         )
         return spans
@@ -72,6 +84,34 @@ class OtlpReceiver(RecordingServer):
                 for scope_metrics in resource_metrics.scope_metrics:
                     for metric in scope_metrics.metrics:
                         yield from _points(resource, metric)
+
+    def exemplars(self, metric: str) -> list[ExportedExemplar]:
+        """Every exemplar pushed on the data points of ``metric``, with its point's attributes."""
+        found = []
+        for request in self.metrics():
+            for resource_metrics in request.resource_metrics:
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for pushed in scope_metrics.metrics:
+                        if pushed.name != metric:
+                            continue
+                        for point in getattr(pushed, pushed.WhichOneof("data")).data_points:
+                            labels = tuple(sorted(attributes_dict(point.attributes).items()))
+                            for exemplar in point.exemplars:
+                                value = (
+                                    exemplar.as_double
+                                    if exemplar.WhichOneof("value") == "as_double"
+                                    else exemplar.as_int
+                                )
+                                found.append(
+                                    ExportedExemplar(
+                                        labels,
+                                        value,
+                                        exemplar.trace_id.hex(),
+                                        exemplar.span_id.hex(),
+                                        exemplar.time_unix_nano,
+                                    )
+                                )
+        return found
 
     def last_values(self, metric: str) -> dict[tuple[str, Labels], Any]:
         """The latest value of each series of ``metric``, keyed by (service.instance.id, attributes)."""

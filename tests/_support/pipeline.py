@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 import nethical_otel
 from nethical_otel import Telemetry
@@ -65,6 +66,11 @@ class Captured:
     def exposition(self) -> str:
         assert self.telemetry.prometheus_registry is not None
         return generate_latest(self.telemetry.prometheus_registry).decode()
+
+    def openmetrics(self) -> str:
+        """What /metrics serves to a scraper that asks for OpenMetrics (Prometheus does)."""
+        assert self.telemetry.prometheus_registry is not None
+        return openmetrics_latest(self.telemetry.prometheus_registry).decode()
 
 
 @contextlib.contextmanager

@@ -122,8 +122,10 @@ def test_threats_seen_without_code_changes_raise_the_alerts_the_decorator_raises
 
 def test_profiles_come_with_the_pipeline_and_every_detector_span_links_to_its_profile(tmp_path):
     with PyroscopeReceiver() as pyroscope, OtlpReceiver() as receiver:
-        env = zero_code_environment(tmp_path, receiver, PYROSCOPE_SERVER_ADDRESS=pyroscope.url)
-        with InstrumentedApp(tmp_path, "zero_code", "app_sync.py", env, linger=0) as app:
+        # Wall-clock samples over a second of lingering: the workload alone is too short to be sure the agent
+        # catches it on a CPU, and a profile without samples is never pushed.
+        env = zero_code_environment(tmp_path, receiver, PYROSCOPE_SERVER_ADDRESS=pyroscope.url, PROFILE_ONCPU="false")
+        with InstrumentedApp(tmp_path, "zero_code", "app_sync.py", env, linger=1.0) as app:
             app.wait_workload()
             assert app.wait_exit() == 0, app.output()  # the agent pushes what it has at shutdown
         series = pyroscope.series()

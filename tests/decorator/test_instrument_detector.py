@@ -41,7 +41,7 @@ def test_a_threat_call_records_one_span_and_every_metric(captured):
                 "nethical.detector.type": "prompt_injection",
                 "nethical.model.name": "pi-v2",
                 "nethical.threat.detected": True,
-                "nethical.threat.level": "HIGH",
+                "nethical.threat.level": "high",
                 "nethical.threat.category": "instruction_override",
                 "nethical.threat.confidence": 0.93,
             },
@@ -52,7 +52,7 @@ def test_a_threat_call_records_one_span_and_every_metric(captured):
     metrics = captured.metrics()
     assert metrics["nethical_requests"] == {attrs(detector_type="prompt_injection", status="success"): 1}
     assert metrics["nethical_threats_detected"] == {
-        attrs(detector_type="prompt_injection", threat_level="HIGH", threat_category="instruction_override"): 1
+        attrs(detector_type="prompt_injection", threat_level="high", threat_category="instruction_override"): 1
     }
     assert metrics["nethical_confidence_score"][attrs(detector_type="prompt_injection")][:2] == (1, 0.93)
     assert list(metrics["nethical_request_latency"]) == [attrs(detector_type="prompt_injection")]

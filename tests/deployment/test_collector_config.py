@@ -58,6 +58,10 @@ def test_the_prometheus_exporter_keeps_the_nethical_names(collector):
     assert exporter["resource_to_telemetry_conversion"]["enabled"] is False
 
 
+def test_the_prometheus_exporter_serves_openmetrics_so_exemplars_reach_prometheus(collector):
+    assert collector["exporters"]["prometheus"]["enable_open_metrics"] is True
+
+
 def test_prometheus_scrapes_the_ports_the_collector_serves(collector):
     _, exporter_port = host_port(collector["exporters"]["prometheus"]["endpoint"])
     assert _scrape_targets("otel-collector") == [f"otel-collector:{exporter_port}"]

@@ -144,6 +144,11 @@ def test_published_ports_are_unique_loopback_only_and_keep_the_original_urls(ser
     assert set(published) == {3000, 9090, 9091, 9093, 4040, 16686, 4317, 4318}
 
 
+def test_prometheus_keeps_the_exemplars_it_scrapes(services):
+    # Without the flag Prometheus parses exemplars and drops them; Grafana's exemplar queries then answer nothing.
+    assert "--enable-feature=exemplar-storage" in services["prometheus"]["command"]
+
+
 def test_every_service_has_a_healthcheck_and_dependents_wait_for_it(services):
     for name, service in services.items():
         check = service.get("healthcheck") or {}

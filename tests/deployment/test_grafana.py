@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from nethical_otel.config import AlertRulesConfig
-from tests._support.deployment import GRAFANA_DIR, host_port, load_yaml
+from nethical_otel import semconv
+from nethical_otel.config import AlertRulesConfig, load_config
+from tests._support.deployment import DEPLOYMENT_CONFIG, GRAFANA_DIR, host_port, load_yaml
 from tests._support.grafana import load_dashboards, panels, promql_queries
 
 DASHBOARD_UIDS = {
@@ -184,3 +185,49 @@ def test_panel_thresholds_are_the_sdk_alert_defaults(dashboards):
 def test_dashboards_link_to_each_other(dashboards):
     for name, dashboard in dashboards.items():
         assert any(link["type"] == "dashboards" and "nethical" in link["tags"] for link in dashboard["links"]), name
+
+
+# Exemplars: from a latency or confidence bucket to the trace of a call in it, and on to its profile ------
+EXEMPLAR_FAMILIES = {spec.prometheus_name for spec in semconv.CONTRACT if spec.exemplars}
+EXEMPLAR_PANEL_TYPES = {"timeseries", "heatmap"}  # the panels that draw exemplars
+
+
+def _reads_exemplars(expr: str) -> bool:
+    return any(re.search(rf"\b{family}(_bucket)?\b", expr) for family in EXEMPLAR_FAMILIES)
+
+
+def test_the_prometheus_datasource_opens_exemplar_trace_ids_in_jaeger_by_uid(datasources):
+    (destination,) = datasources["prometheus"]["jsonData"]["exemplarTraceIdDestinations"]
+    assert destination["name"] == semconv.EXEMPLAR_TRACE_ID  # the exemplar label the SDK writes
+    assert datasources[destination["datasourceUid"]]["type"] == "jaeger"
+    assert "url" not in destination  # an internal link, by uid: no host name to keep in step
+
+
+def test_latency_and_confidence_panels_show_exemplars(dashboards):
+    for name in ("nethical-overview.json", "nethical-detector.json"):
+        by_title = _by_title(dashboards[name])
+        for title in ("Latency P50 / P95 / P99", "Latency heatmap", "Confidence distribution"):
+            panel = by_title[title]
+            assert panel["type"] in EXEMPLAR_PANEL_TYPES, f"{name}: {title} is a {panel['type']}"
+            assert any(target.get("exemplar") for target in panel["targets"]), f"{name}: {title}"
+        assert by_title["Confidence distribution"]["targets"][0]["range"] is True  # exemplars need a range
+
+
+def test_exemplars_are_asked_for_only_where_they_exist_and_show(dashboards):
+    for name, dashboard in dashboards.items():
+        for panel in panels(dashboard):
+            for target in panel.get("targets", []):
+                if target.get("exemplar"):
+                    where = f"{name}: {panel['title']}/{target['refId']}"
+                    assert panel["type"] in EXEMPLAR_PANEL_TYPES, where
+                    assert _reads_exemplars(target["expr"]), where
+            # One query per panel asks: the quantiles of one histogram share its exemplars.
+            assert sum(bool(t.get("exemplar")) for t in panel.get("targets", [])) <= 1, panel["title"]
+
+
+def test_spans_keep_their_link_to_cpu_profiles(datasources, monkeypatch):
+    monkeypatch.delenv("PYROSCOPE_SERVER_ADDRESS", raising=False)
+    profiling = load_config(DEPLOYMENT_CONFIG).profiling
+    assert profiling.enabled and profiling.span_links  # root spans carry pyroscope.profile.id
+    assert semconv.ATTR_PROFILE_ID == "pyroscope.profile.id"  # the key Grafana's span profiles look for
+    assert datasources["pyroscope"]["type"] == "grafana-pyroscope-datasource"

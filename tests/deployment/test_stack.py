@@ -36,6 +36,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tests._support.alertmanager import AlertmanagerServer
 from tests._support.binaries import require_binary
+from tests._support.compose import COMPOSE_FILE
 from tests._support.demo import DemoProcess
 from tests._support.deployment import (
     ALERT_RULES,
@@ -51,6 +52,7 @@ from tests._support.grafana import (
     expand,
     label_values_query,
     load_dashboards,
+    panels,
     promql_queries,
     variable_queries,
 )
@@ -123,6 +125,12 @@ def _prometheus_config(local: dict[str, str], rules: Path) -> dict[str, Any]:
     return config
 
 
+def _compose_feature_flags() -> list[str]:
+    """The --enable-feature flags docker-compose.yml gives Prometheus (exemplar storage)."""
+    command = load_yaml(COMPOSE_FILE)["services"]["prometheus"]["command"]
+    return [argument for argument in command if argument.startswith("--enable-feature=")]
+
+
 def _total_requests(server: PrometheusServer | VictoriaMetricsServer, job: str) -> float:
     result = server.query(f'sum(nethical_requests_total{{job="{job}"}})')
     return result[0]["value"] if result else 0.0
@@ -179,7 +187,10 @@ def stack(tmp_path_factory, prometheus_binary, alertmanager_binary) -> Iterator[
         )
         local = {"nethical:9091": f"127.0.0.1:{demo.port}", "alertmanager:9093": f"127.0.0.1:{alertmanager.port}"}
         prometheus = PrometheusServer(
-            prometheus_binary, workdir, config=_prometheus_config(local, _rules_that_fire_here(workdir))
+            prometheus_binary,
+            workdir,
+            config=_prometheus_config(local, _rules_that_fire_here(workdir)),
+            extra_args=_compose_feature_flags(),
         )
         running.enter_context(prometheus)
         running.enter_context(demo)
@@ -294,21 +305,51 @@ def test_the_promql_of_the_docs_returns_the_same_series_through_the_collector(st
         assert _series(collected) == _series(direct), example.title
 
 
-def test_spans_pass_through_the_collector_with_the_apps_resource(stack):
-    def exported() -> list[tuple[str, str]]:
-        spans = []
-        for recorded in stack.traces.received("/v1/traces"):
-            request = ExportTraceServiceRequest.FromString(recorded.body)
-            for resource_spans in request.resource_spans:
-                resource = {kv.key: kv.value.string_value for kv in resource_spans.resource.attributes}
-                for scope in resource_spans.scope_spans:
-                    spans += [(resource.get("service.name", ""), span.name) for span in scope.spans]
-        return spans
+def _exported_spans(stack: Stack) -> list[tuple[str, str, str, str]]:
+    """(service.name, span name, trace id, span id) of every span that reached the trace sink."""
+    spans = []
+    for recorded in stack.traces.received("/v1/traces"):
+        request = ExportTraceServiceRequest.FromString(recorded.body)
+        for resource_spans in request.resource_spans:
+            resource = {kv.key: kv.value.string_value for kv in resource_spans.resource.attributes}
+            for scope in resource_spans.scope_spans:
+                spans += [
+                    (resource.get("service.name", ""), span.name, span.trace_id.hex(), span.span_id.hex())
+                    for span in scope.spans
+                ]
+    return spans
 
+
+def test_spans_pass_through_the_collector_with_the_apps_resource(stack):
     detectors = {f"detect {row['detector_type']}" for row in stack.summary["requests"]}
-    wait_until(lambda: detectors <= {name for _, name in exported()}, 30, "spans of all four detectors")
+    wait_until(lambda: detectors <= {span[1] for span in _exported_spans(stack)}, 30, "spans of all four detectors")
     # Every span the app exported (its alert deliveries too) kept the app's resource on the way.
-    assert {service for service, _ in exported()} == {"nethical"}
+    assert {span[0] for span in _exported_spans(stack)} == {"nethical"}
+
+
+EXEMPLAR_QUERIES = [
+    query
+    for dashboard in load_dashboards().values()
+    for panel in panels(dashboard)
+    for target in panel.get("targets", [])
+    if target.get("exemplar")
+    for query in promql_queries(dashboard)
+    if (query.panel, query.ref_id) == (panel["title"], target["refId"])
+]
+
+
+@pytest.mark.parametrize("query", EXEMPLAR_QUERIES, ids=lambda q: q.id)
+def test_exemplar_panels_get_exemplars_whose_traces_reached_the_trace_backend(stack, query):
+    # What Grafana asks Prometheus for an exemplar-enabled query, over the dashboard's time range.
+    expr = expand(query.expr, {**LIVE, **_variables(stack.prometheus, query, JOB_DIRECT)})
+    answer = stack.prometheus.api(
+        "query_exemplars", query=expr, start=f"{stack.settled_at - 3600:.3f}", end=f"{stack.settled_at:.3f}"
+    )
+    linked = {(e["labels"]["trace_id"], e["labels"]["span_id"]) for series in answer for e in series["exemplars"]}
+    assert linked, f"{query.id}: Prometheus holds no exemplar for {expr}"
+    exported = {(trace_id, span_id): name for _, name, trace_id, span_id in _exported_spans(stack)}
+    assert linked <= set(exported), f"{query.id}: exemplars of spans the trace backend never received"
+    assert {exported[ids] for ids in linked} <= {f"detect {row['detector_type']}" for row in stack.summary["requests"]}
 
 
 # Alerting -----------------------------------------------------------------------------------------------

@@ -15,7 +15,14 @@ import pytest
 
 from nethical_otel.metrics import Instruments, LabelCleaner, MultiprocessBackend, MultiprocessDir
 from nethical_otel.metrics._mmap import INITIAL_BYTES
-from nethical_otel.semconv import ACTIVE_DETECTORS, CONFIDENCE_SCORE, DETECTOR_HEALTH, REQUEST_LATENCY, REQUESTS
+from nethical_otel.semconv import (
+    ACTIVE_DETECTORS,
+    CONFIDENCE_SCORE,
+    DETECTOR_HEALTH,
+    REQUEST_LATENCY,
+    REQUESTS,
+    THREATS_DETECTED,
+)
 from tests._support.multiprocess import CONFIDENCE, LATENCY, backend, merged
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,3 +283,29 @@ def test_prometheus_clients_own_multiprocess_mode_can_share_the_directory(tmp_pa
         assert b"nethical" not in generate_latest(registry)  # it reads none of our files as its own
     finally:
         live.kill()
+
+
+def test_exemplars_of_every_worker_reach_the_merged_view_newest_first_and_survive_the_archive(tmp_path):
+    view = backend(tmp_path, writes_file=False)
+    code = (
+        "import sys\n"
+        "from tests._support.multiprocess import backend\n"
+        f"b = backend({str(tmp_path)!r})\n"
+        "trace, span, at = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])\n"
+        "b.instruments.threats_detected.child('pi', 'HIGH', 'jailbreak').record(1, (trace, span, at))\n"
+        "b.instruments.request_latency.child('pi').record(0.5, (trace, span, at))\n"
+        "b.close(fold=sys.argv[4] == 'fold')\n"
+    )
+    big_trace = (1 << 127) + 5  # both halves of the 128-bit trace id matter
+    for trace, span, at, fold in ((big_trace, 7, 1_000, "fold"), (42, 8, 2_000, "leave")):
+        subprocess.run([sys.executable, "-c", code, str(trace), str(span), str(at), fold], cwd=ROOT, check=True)
+
+    from nethical_otel.metrics._families import ReaderState
+
+    metrics = {m.name: m for m in view.collect(ReaderState(0, False, latest_exemplars=True)) or []}
+    (counter,) = metrics[THREATS_DETECTED.name].data.data_points
+    assert counter.value == 2
+    assert [(e.trace_id, e.span_id, e.time_unix_nano) for e in counter.exemplars] == [(42, 8, 2_000)]
+    (histogram,) = metrics[REQUEST_LATENCY.name].data.data_points
+    assert [(e.trace_id, e.value) for e in histogram.exemplars] == [(42, 0.5)]
+    assert files(tmp_path) == ["archive.mmap"]  # both folded: the exemplars came through the archive

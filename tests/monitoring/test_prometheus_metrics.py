@@ -28,7 +28,7 @@ def test_each_track_call_records_its_series(captured):
     pi = attrs(detector_type="prompt_injection")
     assert points["nethical_requests"] == {attrs(detector_type="prompt_injection", status="success"): 1}
     assert points["nethical_threats_detected"] == {
-        attrs(detector_type="prompt_injection", threat_level="HIGH", threat_category="malicious"): 1
+        attrs(detector_type="prompt_injection", threat_level="high", threat_category="malicious"): 1
     }
     assert points["nethical_confidence_score"][pi][:2] == (1, 0.95)
     assert points["nethical_model_inference"][attrs(model_name="pi-v2")][:2] == (1, 0.012)
