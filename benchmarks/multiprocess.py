@@ -171,17 +171,18 @@ def hot_path(rounds: int, calls: int, workdir: Path) -> dict[str, float]:
     from nethical_otel import instrument_detector
 
     decorated = instrument_detector(DETECTOR)(detect)
-    single = nethical_pipeline({"tracing": {"enabled": False}})
-    shared = nethical_pipeline(
-        {"tracing": {"enabled": False}, "prometheus": {"multiprocess_dir": str(workdir / "hot")}}
-    )
-    variants = [
-        Variant("single", decorated, activate(single)),
-        Variant("multiprocess", decorated, activate(shared)),
-    ]
+    metrics_only = {"tracing": {"enabled": False}}
+    # With sampled spans every call's measurements carry an exemplar (the default trace_based filter).
+    pipelines = {
+        "single": nethical_pipeline(metrics_only),
+        "multiprocess": nethical_pipeline({**metrics_only, "prometheus": {"multiprocess_dir": str(workdir / "hot")}}),
+        "single, exemplars": nethical_pipeline({}),
+        "multiprocess, exemplars": nethical_pipeline({"prometheus": {"multiprocess_dir": str(workdir / "hot-ex")}}),
+    }
+    variants = [Variant(name, decorated, activate(pipeline)) for name, pipeline in pipelines.items()]
     run_interleaved(variants, rounds=rounds, calls=calls)
-    single.shutdown()
-    shared.shutdown()
+    for pipeline in pipelines.values():
+        pipeline.shutdown()
     result = {variant.name: variant.median_ns for variant in variants}
     for mode in ("single", "multiprocess"):
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
@@ -205,6 +206,7 @@ def table(requests: int, restarts: int, totals: dict[str, Any], churns: dict[str
         return f"{ratio(run):.2f}× ({run['first_scrape_ms']:.1f} → {run['last_scrape_ms']:.1f} ms)"
 
     mp, sp = calls["multiprocess"], calls["single"]
+    mpx, spx = calls["multiprocess, exemplars"], calls["single, exemplars"]
     pc_mp, pc_sp = calls["prometheus_client multiprocess"], calls["prometheus_client single"]
     rows = [
         (
@@ -248,6 +250,13 @@ def table(requests: int, restarts: int, totals: dict[str, Any], churns: dict[str
             f"{pc_mp / pc_sp:.2f}× ({pc_sp:,.0f} → {pc_mp:,.0f} ns, 4 records)",
             "≤ 1.5×",
             mp <= 1.5 * sp,
+        ),
+        (
+            "call cost with sampled spans and exemplars, multiprocess − one process",
+            f"+{mpx - spx:,.0f} ns ({spx:,.0f} → {mpx:,.0f} ns)",
+            "no exemplars in multiprocess mode",
+            "reported",
+            True,
         ),
     ]
     lines = [
