@@ -13,12 +13,12 @@ from nethical_otel.metrics._families import (
     ExemplarRef,
     Family,
     LocalBackend,
-    Scope,
     SdkBackend,
 )
 from nethical_otel.metrics._instruments import Instruments
 from nethical_otel.metrics._labels import LabelCleaner
 from nethical_otel.metrics._multiprocess import MultiprocessBackend, MultiprocessDir, role
+from nethical_otel.metrics._points import Scope
 from nethical_otel.metrics._provider import NethicalMeterProvider, carry_exemplars
 
 __all__ = [

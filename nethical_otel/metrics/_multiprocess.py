@@ -35,19 +35,11 @@ from pathlib import Path
 
 from opentelemetry.sdk.metrics.export import Metric
 
-from nethical_otel.metrics._families import (
-    Family,
-    LocalBackend,
-    LocalFamily,
-    ReaderState,
-    Reject,
-    Scope,
-    build_metrics,
-    local_series,
-)
+from nethical_otel.metrics._families import Family, LocalBackend, LocalFamily, Reject, local_series
 from nethical_otel.metrics._labels import LabelCleaner
 from nethical_otel.metrics._merge import Accumulator, KeyCache
 from nethical_otel.metrics._mmap import CellFile, CellReader, FileValues, Slot, file_bytes
+from nethical_otel.metrics._points import ReaderState, Scope, build_metrics
 from nethical_otel.metrics._shared_cells import SharedFamily
 from nethical_otel.semconv import MetricSpec
 

@@ -45,7 +45,8 @@ from prometheus_client.samples import Exemplar as OpenMetricsExemplar
 from prometheus_client.samples import Sample
 
 from nethical_otel._version import __version__
-from nethical_otel.metrics._families import LocalBackend, Scope
+from nethical_otel.metrics._families import LocalBackend
+from nethical_otel.metrics._points import Scope
 from nethical_otel.semconv import EXEMPLAR_SPAN_ID, EXEMPLAR_TRACE_ID, INSTRUMENTATION_NAME
 
 _logger = logging.getLogger("nethical_otel.metrics")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nethical_otel.metrics import Instruments, LabelCleaner, MultiprocessBackend, MultiprocessDir
-from nethical_otel.metrics._families import ReaderState
+from nethical_otel.metrics._points import ReaderState
 from nethical_otel.semconv import REQUEST_LATENCY
 
 LATENCY = 0.5  # exact in binary: the merged sum must be exactly LATENCY x count

@@ -300,7 +300,7 @@ def test_exemplars_of_every_worker_reach_the_merged_view_newest_first_and_surviv
     for trace, span, at, fold in ((big_trace, 7, 1_000, "fold"), (42, 8, 2_000, "leave")):
         subprocess.run([sys.executable, "-c", code, str(trace), str(span), str(at), fold], cwd=ROOT, check=True)
 
-    from nethical_otel.metrics._families import ReaderState
+    from nethical_otel.metrics._points import ReaderState
 
     metrics = {m.name: m for m in view.collect(ReaderState(0, False, latest_exemplars=True)) or []}
     (counter,) = metrics[THREATS_DETECTED.name].data.data_points
