@@ -21,7 +21,16 @@ from __future__ import annotations
 import enum
 import re
 
-__all__ = ["ELLIPSIS", "UNPRINTABLE", "Destination", "clean", "terminal_json", "valid_unicode"]
+__all__ = [
+    "ELLIPSIS",
+    "UNPRINTABLE",
+    "Destination",
+    "as_text",
+    "clean",
+    "terminal_json",
+    "terminal_lines",
+    "valid_unicode",
+]
 
 ELLIPSIS = "…"
 UNPRINTABLE = "<unprintable>"
@@ -97,6 +106,13 @@ def clean(value: object, destination: Destination, limit: int, unprintable: str 
     if destination is Destination.LABEL or destination is Destination.ATTRIBUTE:
         return text[:limit]
     return text[: max(limit - 1, 0)] + ELLIPSIS if limit > 0 else ""
+
+
+def terminal_lines(value: object, limit: int) -> str:
+    """Multi-line text for a terminal (an error message, a program's output): every line cleaned as
+    :attr:`Destination.TERMINAL` and cut to ``limit``; the line breaks themselves are kept."""
+    text = _CRLF.sub("\n", valid_unicode(as_text(value)))
+    return "\n".join(clean(line, Destination.TERMINAL, limit) for line in text.split("\n"))
 
 
 def terminal_json(document: str) -> str:

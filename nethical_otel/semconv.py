@@ -244,6 +244,27 @@ ALERT_QUEUE_DEPTH = MetricSpec(
 )
 ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying", "overflow")
 
+# The metrics server's own protection against stalled and hostile clients (see nethical_otel.server).
+SERVER_CLOSE_HEADER_TIMEOUT = "header_timeout"
+SERVER_CLOSE_BODY_TIMEOUT = "body_timeout"
+SERVER_CLOSE_RESPONSE_TIMEOUT = "response_timeout"
+SERVER_CLOSE_EVICTED = "evicted"
+SERVER_CLOSE_REFUSED = "refused"
+SERVER_CLOSE_REASONS = (
+    SERVER_CLOSE_HEADER_TIMEOUT,
+    SERVER_CLOSE_BODY_TIMEOUT,
+    SERVER_CLOSE_RESPONSE_TIMEOUT,
+    SERVER_CLOSE_EVICTED,
+    SERVER_CLOSE_REFUSED,
+)
+METRICS_SERVER_CONNECTIONS_CLOSED = MetricSpec(
+    "nethical_metrics_server_connections_closed",
+    MetricKind.COUNTER,
+    "Connections the metrics server closed or refused to protect itself, by reason "
+    "(header_timeout, body_timeout, response_timeout, evicted, refused)",
+    (REASON,),
+)
+
 INSTRUMENTATION_NAME = "nethical_otel"
 
 # Span attributes ----------------------------------------------------------------------------------

@@ -16,11 +16,22 @@ atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 import nethical_otel  # noqa: E402
 from tests._support.pipeline import Captured, capture  # noqa: E402
 
 pytest_plugins = ["tests._support.fixtures"]
+
+# Property tests: no deadline (a loaded CI machine makes per-example timings meaningless) and a bounded
+# number of examples, so the suite's time stays predictable; CI also replays no saved failures.
+# HYPOTHESIS_PROFILE=thorough runs many more examples locally.
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.register_profile("ci", settings.get_profile("dev"), max_examples=60, database=None, print_blob=True)
+settings.register_profile("thorough", settings.get_profile("dev"), max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 
 @pytest.fixture

@@ -9,15 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nethical_otel._text import ELLIPSIS, UNPRINTABLE, Destination, as_text, clean, valid_unicode
-
-BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-# Arbitrary code points, surrogates included, and bytes as surrogateescape decodes them.
-hostile_text = st.one_of(
-    st.text(st.characters(codec=None, categories=None, exclude_categories=())),
-    st.binary().map(lambda raw: raw.decode("utf-8", "surrogateescape")),
-    st.text(st.sampled_from(["\ud800", "\udc00", "\x1b", "\x9b", "\u202e", "\r", "\n", "\x00", "a", "é", "😀"])),
-)
+from nethical_otel._text import ELLIPSIS, UNPRINTABLE, Destination, as_text, clean, terminal_lines, valid_unicode
+from tests._support.hostile import BIDI, hostile_text
 
 
 def _unsafe(char: str, destination: Destination) -> bool:
@@ -85,3 +78,13 @@ def test_any_value_becomes_text_and_nothing_raises():
     assert as_text(_Raises()) == UNPRINTABLE
     assert as_text(_StrSubclass("truth")) == "truth"
     assert as_text(42) == "42"
+
+
+@given(text=hostile_text, limit=st.integers(min_value=1, max_value=300))
+def test_terminal_text_keeps_its_line_breaks_and_nothing_else_that_steers_a_terminal(text, limit):
+    lines = terminal_lines(text, limit).split("\n")
+    for line in lines:
+        line.encode("utf-8")
+        assert not any(_unsafe(char, Destination.TERMINAL) for char in line)
+        assert len(line) <= limit
+    assert terminal_lines("a\r\nb\nc", 10) == "a\nb\nc"

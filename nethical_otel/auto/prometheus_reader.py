@@ -17,18 +17,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT
 from prometheus_client import CollectorRegistry, start_http_server
 
 from nethical_otel.config import load_config
-from nethical_otel.metrics import carry_exemplars
+from nethical_otel.metrics import EncodablePrometheusMetricReader, carry_exemplars
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 9464
 
 
-class NethicalPrometheusMetricReader(PrometheusMetricReader):
+class NethicalPrometheusMetricReader(EncodablePrometheusMetricReader):
     """A PrometheusMetricReader with nethical_otel's settings, serving its own registry over HTTP."""
 
     def __init__(self) -> None:

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from nethical_otel._version import __version__
-from nethical_otel.cli import _alert, _demo, _profile
+from nethical_otel.cli import _alert, _demo, _output, _profile
+from nethical_otel.config import ConfigError
 
 # Each module adds its sub-command with add_parser(subparsers) and sets `handler` on it.
 _COMMANDS = (_demo, _alert, _profile)
@@ -33,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args) or 0)
+    except ConfigError as error:  # it names the file or the key; a traceback would add nothing
+        _output.fail(args.command, error)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any, TextIO
 
+from nethical_otel._text import terminal_lines
+from nethical_otel.cli._output import LINE_MAX, fail, say
+
 _BAR_WIDTH = 30
 
 
@@ -75,13 +78,12 @@ def run(args: argparse.Namespace) -> int:
             )
     except (PySpyError, OSError, ValueError) as error:
         progress.finish()
-        print(f"nethical-otel profile: {error}", file=sys.stderr)
-        return 1
+        return fail("profile", error)
     progress.finish()
     if args.target == "script" and result.output:
-        print(result.output, end="" if result.output.endswith("\n") else "\n")
+        say(result.output, end="" if result.output.endswith("\n") else "\n")
     samples = f" ({result.samples} samples)" if result.samples is not None else ""
-    print(f"wrote {result.path}{samples}")
+    say(f"wrote {result.path}{samples}")
     return 0
 
 
@@ -96,14 +98,15 @@ class ProgressLine:
         self._drawn = False
 
     def update(self, elapsed: float, total: float) -> None:
+        label = terminal_lines(self.label, LINE_MAX)  # it names the script, a path of the user's
         done = min(1.0, elapsed / total) if total > 0 else 1.0
         if self._tty:
             filled = round(done * _BAR_WIDTH)
             bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {elapsed:4.0f}/{total:.0f} s")
+            self.stream.write(f"\r{label} [{bar}] {elapsed:4.0f}/{total:.0f} s")
             self._drawn = True
         elif elapsed - self._last_line >= 10 or self._last_line < 0:
-            self.stream.write(f"{self.label}: {elapsed:.0f}/{total:.0f} s\n")
+            self.stream.write(f"{label}: {elapsed:.0f}/{total:.0f} s\n")
             self._last_line = elapsed
         self.stream.flush()
 

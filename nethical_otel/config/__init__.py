@@ -2,7 +2,7 @@
 
 from nethical_otel.config._alerting import AlertingConfig, AlertRulesConfig
 from nethical_otel.config._channels import ChannelSettings, SmtpConfig
-from nethical_otel.config._fields import Secret
+from nethical_otel.config._fields import Secret, Url, redact_url
 from nethical_otel.config._loader import CONFIG_ENV_VAR, ConfigError, ConfigIssue, ConfigSource, load_config
 from nethical_otel.config._profiling import ProfilingConfig
 from nethical_otel.config._schema import (
@@ -19,6 +19,7 @@ from nethical_otel.config._schema import (
     PrivacyConfig,
     PrometheusConfig,
     ServiceConfig,
+    ShutdownConfig,
     TracingConfig,
 )
 
@@ -45,7 +46,10 @@ __all__ = [
     "PrometheusConfig",
     "Secret",
     "ServiceConfig",
+    "ShutdownConfig",
     "SmtpConfig",
     "TracingConfig",
+    "Url",
     "load_config",
+    "redact_url",
 ]

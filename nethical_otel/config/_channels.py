@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nethical_otel.config._fields import Secret, setting
+from nethical_otel.config._fields import Secret, hide_url_credentials, setting
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SEVERITY_NAMES = ("info", "warning", "critical")
@@ -49,7 +49,7 @@ class ChannelSettings:
         "critical", choices=SEVERITY_NAMES, doc="lowest severity of a firing alert that gets the configured mentions"
     )
     pagerduty_api_key: Secret | None = setting(None, doc="PagerDuty Events API v2 routing key (32 characters)")
-    pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, doc="PagerDuty Events API v2 endpoint")
+    pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, url=True, doc="PagerDuty Events API v2 endpoint")
     pagerduty_source: str | None = setting(None, doc="PagerDuty payload.source; defaults to this host's name")
     webhook_url: Secret | None = setting(None, doc="generic webhook receiving an Alertmanager-v4-like JSON body")
     webhook_secret: Secret | None = setting(
@@ -58,6 +58,11 @@ class ChannelSettings:
     webhook_max_body_bytes: int = setting(
         262_144, minimum=4096, maximum=16 * 2**20, doc="webhook bodies above this get their values cut until they fit"
     )
-    alertmanager_url: str | None = setting(None, doc="Alertmanager base URL, e.g. http://alertmanager:9093")
+    alertmanager_url: str | None = setting(
+        None, url=True, doc="Alertmanager base URL, e.g. http://alertmanager:9093 (credentials in it are hidden)"
+    )
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     request_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-request timeout")
+
+    def __post_init__(self) -> None:
+        hide_url_credentials(self)

@@ -14,21 +14,31 @@ import difflib
 import math
 import os
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
+from urllib.parse import urlsplit
 
 import yaml
 
-from nethical_otel.config._fields import Secret
+from nethical_otel._text import Destination, clean, valid_unicode
+from nethical_otel.config._fields import Secret, redact_url
 from nethical_otel.config._schema import Config
+from nethical_otel.config._yaml import ConfigSyntaxError, check_size, read_document
 
 CONFIG_ENV_VAR = "NETHICAL_OTEL_CONFIG"
 
 _REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 _MISSING = object()
+_SHOWN_ISSUES = 50  # a message lists this many problems; ConfigError.issues keeps them all
+_SHOWN_KEY_LENGTH = 64
+_LINE_LENGTH = 1000  # one problem of a ConfigError, cut with an ellipsis
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxstring, _repr.maxother = 2, 60, 60
+_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +47,9 @@ class ConfigIssue:
     problem: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.problem}" if self.path else self.problem
+        # One line, whatever keys and values the document held: the message goes to logs and terminals.
+        text = f"{self.path}: {self.problem}" if self.path else self.problem
+        return clean(text, Destination.LINE, _LINE_LENGTH)
 
 
 class ConfigError(ValueError):
@@ -45,8 +57,10 @@ class ConfigError(ValueError):
 
     def __init__(self, issues: list[ConfigIssue], source: str = "configuration") -> None:
         self.issues = issues
-        lines = "\n".join(f"  - {issue}" for issue in issues)
-        super().__init__(f"invalid nethical_otel {source}:\n{lines}")
+        lines = [f"  - {issue}" for issue in issues[:_SHOWN_ISSUES]]
+        if len(issues) > _SHOWN_ISSUES:
+            lines.append(f"  - ... and {len(issues) - _SHOWN_ISSUES} more problems")
+        super().__init__(f"invalid nethical_otel {clean(source, Destination.LINE, _LINE_LENGTH)}:\n" + "\n".join(lines))
 
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config | None
@@ -74,6 +88,10 @@ def load_config(source: ConfigSource = None, *, environ: Mapping[str, str] | Non
         raw = _read_yaml(file, origin)
     elif isinstance(source, Mapping):
         raw = source
+        try:
+            check_size(raw)
+        except ConfigSyntaxError as error:
+            raise ConfigError([ConfigIssue("", str(error))], origin) from None
     else:
         raise TypeError(f"config must be a path, a mapping or a Config, not {type(source).__name__}")
     walker = _Walker(env)
@@ -85,13 +103,11 @@ def load_config(source: ConfigSource = None, *, environ: Mapping[str, str] | Non
 
 def _read_yaml(path: Path, origin: str) -> Mapping[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_document(path)
     except OSError as exc:
         raise ConfigError([ConfigIssue("", f"cannot read the file: {exc.strerror}")], origin) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigIssue("", f"not valid YAML: {exc}")], origin) from None
+    except ConfigSyntaxError as exc:
+        raise ConfigError([ConfigIssue("", str(exc))], origin) from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -140,6 +156,9 @@ class _Walker:
         value = self._convert(hint, raw, path, secret=_contains_secret(hint), enabled=enabled)
         if value is _MISSING:
             return value
+        if fld.metadata.get("url") and isinstance(value, str) and not _is_http_url(value):
+            self._issue(path, f"{redact_url(value)!r} is not an absolute http:// or https:// URL with a host")
+            return _MISSING
         return self._check_limits(fld, value, path)
 
     # Conversion -----------------------------------------------------------------------------------
@@ -177,15 +196,22 @@ class _Walker:
                 return self._wrong(path, "a mapping", raw, secret)
             out = {}
             for k, v in raw.items():
-                converted = self._convert(args[1], v, _join(path, str(k)), secret=secret, enabled=enabled)
+                key = str(k)
+                if valid_unicode(key) is not key:
+                    self._issue(_join(path, key), _INVALID_UNICODE)
+                    continue
+                converted = self._convert(args[1], v, _join(path, key), secret=secret, enabled=enabled)
                 if converted is not _MISSING:
-                    out[str(k)] = converted
+                    out[key] = converted
             return out
         if hint is Secret:
             if isinstance(raw, Secret):
                 return raw
             if not isinstance(raw, str):
                 return self._wrong(path, "a string", raw, True)
+            if valid_unicode(raw) is not raw:
+                self._issue(path, _INVALID_UNICODE + " (value hidden: secret)")
+                return _MISSING
             return Secret(raw)
         if hint is bool:
             if isinstance(raw, bool):
@@ -196,13 +222,21 @@ class _Walker:
                 return raw
             return self._wrong(path, "an integer", raw, secret)
         if hint is float:
-            if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw):
-                return float(raw)
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                try:
+                    number = float(raw)
+                except OverflowError:  # an integer too large for a float: report it, do not raise
+                    return self._wrong(path, "a finite number", raw, secret)
+                if math.isfinite(number):
+                    return number
             return self._wrong(path, "a finite number", raw, secret)
         if hint is str:
-            if isinstance(raw, str):
-                return raw
-            return self._wrong(path, "a string", raw, secret)
+            if not isinstance(raw, str):
+                return self._wrong(path, "a string", raw, secret)
+            if valid_unicode(raw) is not raw:
+                self._issue(path, _INVALID_UNICODE)
+                return _MISSING
+            return raw
         raise TypeError(f"unsupported config type {hint!r} at {path}")  # a schema bug, not a user error
 
     def _check_limits(self, fld: dataclasses.Field[Any], value: Any, path: str) -> Any:
@@ -210,10 +244,10 @@ class _Walker:
         lo, hi, choices = meta.get("minimum"), meta.get("maximum"), meta.get("choices")
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if numeric and ((lo is not None and value < lo) or (hi is not None and value > hi)):
-            self._issue(path, f"{value!r} is out of range (expected {_range(lo, hi)})")
+            self._issue(path, f"{_shown(value)} is out of range (expected {_range(lo, hi)})")
             return _MISSING
         if choices and isinstance(value, str) and value not in choices:
-            self._issue(path, f"{value!r} is not one of {', '.join(choices)}")
+            self._issue(path, f"{_shown(value)} is not one of {', '.join(choices)}")
             return _MISSING
         return value
 
@@ -230,7 +264,7 @@ class _Walker:
                 return None
             try:
                 parsed = yaml.safe_load(text)
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError, RecursionError):
                 return text
             return parsed if isinstance(parsed, (bool, int, float, str)) else text
         return text
@@ -258,6 +292,20 @@ class _Walker:
         self.issues.append(ConfigIssue(path, problem))
 
 
+_INVALID_UNICODE = (
+    "is not valid Unicode text (it holds a lone surrogate, as undecodable bytes in an environment variable do)"
+)
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _yaml_key(fld: dataclasses.Field[Any]) -> str:
     return typing.cast(str, fld.metadata.get("key") or fld.name)
 
@@ -267,18 +315,29 @@ def _contains_secret(hint: Any) -> bool:
 
 
 def _join(path: str, key: str) -> str:
+    if len(key) > _SHOWN_KEY_LENGTH:
+        key = key[: _SHOWN_KEY_LENGTH - 3] + "..."
     return f"{path}.{key}" if path else key
 
 
 def _describe(raw: Any) -> str:
-    text = repr(raw)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{type(raw).__name__} {text}"
+    return f"{type(raw).__name__} {_shown(raw)}"
+
+
+def _shown(value: Any) -> str:
+    """A short repr, bounded whatever ``value`` is: an alias-expanded list, a huge integer, an object
+    whose repr raises."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"of about {int((value.bit_length() - 1) * math.log10(2)) + 1} digits"
+    try:
+        text = _repr.repr(value)
+    except Exception:
+        return "(cannot be shown)"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _suggest(key: str, known: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
+    close = difflib.get_close_matches(key, list(known), n=1) if len(key) <= _SHOWN_KEY_LENGTH else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"{hint} (expected one of: {', '.join(sorted(known))})"
 

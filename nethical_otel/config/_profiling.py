@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nethical_otel.config._fields import Secret, setting
+from nethical_otel.config._fields import Secret, hide_url_credentials, setting
 
 DEFAULT_PYROSCOPE_ADDRESS = "http://127.0.0.1:4040"
 
@@ -28,7 +28,7 @@ PYROSCOPE_ENV_VARS = {
 class ProfilingConfig:
     enabled: bool | None = setting(None, doc="unset: on when PYROSCOPE_SERVER_ADDRESS is set")
     server_address: str | None = setting(
-        None, doc=f"Pyroscope server URL (unset: PYROSCOPE_SERVER_ADDRESS, then {DEFAULT_PYROSCOPE_ADDRESS})"
+        None, url=True, doc=f"Pyroscope server URL (unset: PYROSCOPE_SERVER_ADDRESS, then {DEFAULT_PYROSCOPE_ADDRESS})"
     )
     application_name: str | None = setting(
         None, doc="service_name of the profiles (unset: PYROSCOPE_APPLICATION_NAME, then the OTel service.name)"
@@ -50,3 +50,9 @@ class ProfilingConfig:
     health_check_interval_seconds: float = setting(
         60.0, minimum=0.0, maximum=86400.0, doc="how often to check the server is reachable; 0 turns it off"
     )
+    tag_value_max_length: int = setting(
+        128, minimum=8, maximum=4096, doc="span names and other dynamic tag values are cut to this length"
+    )
+
+    def __post_init__(self) -> None:
+        hide_url_credentials(self)

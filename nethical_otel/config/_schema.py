@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nethical_otel.config._alerting import AlertingConfig
-from nethical_otel.config._fields import Secret, setting
+from nethical_otel.config._fields import Secret, hide_url_credentials, setting
 from nethical_otel.config._profiling import ProfilingConfig
 from nethical_otel.semconv import ExemplarFilter, LevelCase
 
@@ -65,19 +65,44 @@ class MetricsServerConfig:
     enabled: bool = setting(True, doc="serve /metrics, /health and / over HTTP")
     host: str = setting(DEFAULT_METRICS_HOST, doc="bind address; loopback unless you mean to expose it")
     port: int = setting(DEFAULT_METRICS_PORT, minimum=0, maximum=65535, doc="0 picks a free port")
+    # Prometheus gives up on a scrape after 10 s by default: every timeout here is well above that.
+    max_connections: int = setting(
+        64,
+        minimum=1,
+        maximum=100_000,
+        doc="open connections; past it a new one replaces the longest idle one, or is refused when none is idle",
+    )
+    header_timeout_seconds: float = setting(
+        30.0,
+        minimum=0.1,
+        maximum=3600.0,
+        doc="a connection must send a complete request head this soon after opening or after its last response",
+    )
+    body_timeout_seconds: float = setting(
+        30.0, minimum=0.1, maximum=3600.0, doc="time allowed to read (and discard) a request body before closing"
+    )
+    response_timeout_seconds: float = setting(
+        30.0, minimum=0.1, maximum=3600.0, doc="time allowed to deliver a response to a client that reads slowly"
+    )
 
 
 @dataclass(frozen=True)
 class TracingConfig:
     enabled: bool = setting(True, doc="one span per detector call")
+    attribute_value_max_length: int = setting(
+        4096,
+        minimum=64,
+        maximum=1_000_000,
+        doc="captured arguments and results, exception messages and stack traces are cut to this many characters",
+    )
 
 
 @dataclass(frozen=True)
 class OtlpConfig:
     # None everywhere: the exporters read OTEL_EXPORTER_OTLP_* themselves; OTLP is on when any is set.
-    endpoint: str | None = setting(None, doc="OTLP/HTTP base URL, e.g. http://collector:4318")
-    metrics_endpoint: str | None = setting(None, doc="full URL for metrics (overrides endpoint)")
-    traces_endpoint: str | None = setting(None, doc="full URL for traces (overrides endpoint)")
+    endpoint: str | None = setting(None, url=True, doc="OTLP/HTTP base URL, e.g. http://collector:4318")
+    metrics_endpoint: str | None = setting(None, url=True, doc="full URL for metrics (overrides endpoint)")
+    traces_endpoint: str | None = setting(None, url=True, doc="full URL for traces (overrides endpoint)")
     headers: dict[str, Secret] = setting(default_factory=dict, doc="extra request headers (e.g. auth)")
     timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-export timeout")
     export_interval_seconds: float | None = setting(
@@ -88,6 +113,9 @@ class OtlpConfig:
         choices=(OTLP_PER_WORKER, OTLP_MERGED),
         doc="multiprocess mode: each worker pushes its own series, or one process pushes the merged view",
     )
+
+    def __post_init__(self) -> None:
+        hide_url_credentials(self)
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,19 @@ class IntegrationConfig:
 
 
 @dataclass(frozen=True)
+class ShutdownConfig:
+    timeout_seconds: float = setting(
+        5.0,
+        minimum=0.0,
+        maximum=3600.0,
+        doc="shutdown() and reconfiguring return within this; exports still in flight then are abandoned, and logged",
+    )
+    at_exit_timeout_seconds: float = setting(
+        2.0, minimum=0.0, maximum=3600.0, doc="the same bound for the shutdown nethical_otel runs at interpreter exit"
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole nethical_otel configuration, validated."""
 
@@ -117,3 +158,4 @@ class Config:
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     profiling: ProfilingConfig = field(default_factory=ProfilingConfig)
     integration: IntegrationConfig = field(default_factory=IntegrationConfig)
+    shutdown: ShutdownConfig = field(default_factory=ShutdownConfig)

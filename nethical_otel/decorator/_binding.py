@@ -20,6 +20,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from nethical_otel import semconv
 from nethical_otel._internal import internal_error
+from nethical_otel._text import ELLIPSIS, Destination, clean
 from nethical_otel.decorator._threat import ThreatExtractor, extract_with, read_threat
 from nethical_otel.metrics import OVERFLOW_ATTRIBUTES, ExemplarRef
 from nethical_otel.pipeline import Runtime, Threat
@@ -70,6 +71,7 @@ class DetectorPlan:
 
 class Binding:
     __slots__ = (
+        "_attribute_limit",
         "_capture_result",
         "_clean",
         "_confidence",
@@ -122,6 +124,7 @@ class Binding:
         consent = runtime.capture_content
         self.capture_arguments = consent if plan.capture_arguments is None else plan.capture_arguments
         self._capture_result = consent if plan.capture_result is None else plan.capture_result
+        self._attribute_limit = runtime.attribute_max_length
 
     def start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Span | None, Token[Context] | None]:
         """Open the call's span and make it current; ``(None, None)`` when this pipeline makes no spans."""
@@ -137,7 +140,8 @@ class Binding:
     def _record_arguments(self, span: Span, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Only with capture_arguments: record the call's arguments (they may hold user prompts)."""
         try:
-            span.set_attribute(semconv.ATTR_ARGUMENTS, _describe_arguments(self._plan.signature, args, kwargs))
+            described = _describe_arguments(self._plan.signature, args, kwargs)
+            span.set_attribute(semconv.ATTR_ARGUMENTS, clean(described, Destination.ATTRIBUTE, self._attribute_limit))
         except Exception:
             internal_error("recording detector arguments")
 
@@ -154,7 +158,7 @@ class Binding:
             if threat is None:
                 if span is not None:
                     if self._capture_result:
-                        span.set_attribute(semconv.ATTR_RESULT, _repr.repr(result))
+                        span.set_attribute(semconv.ATTR_RESULT, self._described(result))
                     span.set_attribute(semconv.ATTR_THREAT_DETECTED, False)
                     span.end()
                 return
@@ -191,9 +195,12 @@ class Binding:
         if confidence is not None:
             attributes[semconv.ATTR_THREAT_CONFIDENCE] = confidence
         if self._capture_result:
-            attributes[semconv.ATTR_RESULT] = _repr.repr(result)
+            attributes[semconv.ATTR_RESULT] = self._described(result)
         span.set_attributes(attributes)
         span.end()
+
+    def _described(self, result: Any) -> str:
+        return clean(_repr.repr(result), Destination.ATTRIBUTE, self._attribute_limit)
 
     def _threat_series(self, level: Any, category: Any) -> tuple[str, str, Any]:
         """Cleaned level and category and their series; cached, as detectors repeat a few of each."""
@@ -222,11 +229,13 @@ class Binding:
                 self._requests_cancelled.record(1, exemplar)
             if span is None:
                 return
-            error_type = _qualified_name(type(error))
-            span.set_attribute(semconv.ATTR_ERROR_TYPE, error_type)
-            span.set_status(Status(StatusCode.ERROR, _ERROR_STATUS_PREFIX + type(error).__name__))
+            # Exception classes can be made at run time with any name: their names are labels too.
+            clean_label = self._clean
+            error_type = clean_label(_qualified_name(type(error)))
+            span.set_attributes({semconv.ATTR_ERROR_TYPE: error_type, semconv.ATTR_THREAT_DETECTED: False})
+            span.set_status(Status(StatusCode.ERROR, _ERROR_STATUS_PREFIX + clean_label(type(error).__name__)))
             with_message = self.capture_arguments or self._capture_result
-            span.add_event("exception", _exception_attributes(error, error_type, with_message))
+            span.add_event("exception", _exception_attributes(error, error_type, with_message, self._attribute_limit))
             span.end()
         except Exception:
             internal_error("recording a detector failure")
@@ -235,14 +244,19 @@ class Binding:
                 detach(token)
 
 
-def _exception_attributes(error: BaseException, error_type: str, with_message: bool) -> dict[str, Any]:
+def _exception_attributes(error: BaseException, error_type: str, with_message: bool, limit: int) -> dict[str, Any]:
     # The message of an exception raised while inspecting a prompt often quotes the prompt, so by default
     # the event carries the type and the frames but not the message.
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    attributes = {"exception.type": error_type, "exception.stacktrace": f"{frames}{error_type}"}
     if with_message:
-        attributes["exception.message"] = str(error)
-        attributes["exception.stacktrace"] = "".join(traceback.format_exception(error))
+        message = clean(error, Destination.BODY, limit)
+        stacktrace = "".join(traceback.format_exception(error))
+    else:
+        stacktrace = "".join(traceback.format_tb(error.__traceback__)) + error_type
+    if len(stacktrace) > limit:  # the innermost frames and the exception line are at the end
+        stacktrace = ELLIPSIS + stacktrace[len(stacktrace) - limit + 1 :]
+    attributes = {"exception.type": error_type, "exception.stacktrace": clean(stacktrace, Destination.BODY, limit)}
+    if with_message:
+        attributes["exception.message"] = message
     return attributes
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from nethical_otel.cli._output import fail
 from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, load_config
 from nethical_otel.decorator import read_threat
 from nethical_otel.demo import detectors
@@ -138,8 +139,7 @@ def run_demo(
     try:
         telemetry = configure(settings)
     except OSError as error:
-        print(f"nethical-otel demo: {error}", file=sys.stderr)
-        return 1
+        return fail("demo", error)
     detectors.seed(seed)
     _banner(telemetry)
     tally = Tally()

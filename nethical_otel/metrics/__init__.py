@@ -1,5 +1,6 @@
 """Metrics: the nethical_* families, label hygiene, and how measurements reach the OpenTelemetry SDK."""
 
+from nethical_otel.metrics._encodable import EncodablePrometheusMetricReader, encodable_metrics, encodable_resource
 from nethical_otel.metrics._exemplars import (
     ExemplarSource,
     current_exemplar,
@@ -24,6 +25,7 @@ from nethical_otel.metrics._provider import NethicalMeterProvider, carry_exempla
 __all__ = [
     "OVERFLOW_ATTRIBUTES",
     "Backend",
+    "EncodablePrometheusMetricReader",
     "ExemplarRef",
     "ExemplarSource",
     "Family",
@@ -37,6 +39,8 @@ __all__ = [
     "SdkBackend",
     "carry_exemplars",
     "current_exemplar",
+    "encodable_metrics",
+    "encodable_resource",
     "exemplar_source",
     "resolve_exemplar_filter",
     "role",

@@ -20,6 +20,7 @@ class Instruments:
         self.backend = backend
         self._warned: set[tuple[str, str]] = set()
         self._warn_lock = threading.Lock()
+        self._further: dict[str, Family] = {}
         self.invalid_measurements = backend.family(semconv.INVALID_MEASUREMENTS, self._reject)
         self.requests = backend.family(semconv.REQUESTS, self._reject)
         self.request_latency = backend.family(semconv.REQUEST_LATENCY, self._reject)
@@ -36,8 +37,13 @@ class Instruments:
         self.throughput = backend.family(semconv.THROUGHPUT, self._reject)
 
     def family(self, spec: MetricSpec) -> Family:
-        """A further family on the same backend (for example the alerting pipeline's own metrics)."""
-        return self.backend.family(spec, self._reject)
+        """A further family on the same backend (for example the alerting pipeline's own metrics); asking
+        twice gives the same family, as one name must not be exposed twice."""
+        with self._warn_lock:
+            found = self._further.get(spec.name)
+            if found is None:
+                found = self._further[spec.name] = self.backend.family(spec, self._reject)
+            return found
 
     def _reject(self, spec: MetricSpec, value: float) -> None:
         if math.isnan(value):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, MetricsData, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -27,7 +27,16 @@ from nethical_otel.config import (
     ConfigIssue,
     OtlpConfig,
 )
-from nethical_otel.metrics import MultiprocessDir, Scope, carry_exemplars, role
+from nethical_otel.metrics import (
+    EncodablePrometheusMetricReader,
+    MultiprocessDir,
+    Scope,
+    carry_exemplars,
+    encodable_metrics,
+    encodable_resource,
+    role,
+)
+from nethical_otel.pipeline._bounded import Exporter
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
 
@@ -52,7 +61,8 @@ def build_resource(config: Config) -> Resource:
     if SERVICE_INSTANCE_ID not in from_env.attributes:
         # Unique per process, so pre-fork workers pushing OTLP stay distinct series.
         attributes[SERVICE_INSTANCE_ID] = str(uuid.uuid4())
-    return from_env.merge(Resource(attributes))
+    # OTEL_RESOURCE_ATTRIBUTES may carry bytes that are not UTF-8 (decoded as lone surrogates).
+    return encodable_resource(from_env.merge(Resource(attributes)))
 
 
 def otlp_endpoint(otlp: OtlpConfig, signal: str, environ: Mapping[str, str]) -> str | None:
@@ -93,11 +103,11 @@ def otlp_scope(config: Config) -> Scope:
     return Scope.OWN if config.otlp.multiprocess == OTLP_PER_WORKER else Scope.MERGED_IF_PRIMARY
 
 
-def build_prometheus_reader(config: Config) -> tuple[PrometheusMetricReader, CollectorRegistry]:
+def build_prometheus_reader(config: Config) -> tuple[EncodablePrometheusMetricReader, CollectorRegistry]:
     # A private registry per pipeline: two readers on prometheus_client's global REGISTRY would print
     # every family twice.
     registry = CollectorRegistry(auto_describe=False)
-    reader = PrometheusMetricReader(
+    reader = EncodablePrometheusMetricReader(
         disable_target_info=not config.prometheus.target_info,
         scope_info_enabled=False,
         registry=registry,
@@ -106,7 +116,17 @@ def build_prometheus_reader(config: Config) -> tuple[PrometheusMetricReader, Col
     return reader, registry
 
 
-def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
+class EncodablePeriodicReader(PeriodicExportingMetricReader):
+    """The SDK's periodic OTLP reader, whose exports always encode (see :func:`encodable_metrics`)."""
+
+    def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
+        encodable = encodable_metrics(metrics_data)
+        if encodable is not None:
+            super()._receive_metrics(encodable, timeout_millis, **kwargs)
+
+
+def build_otlp_metric_reader(config: Config, endpoint: str, exporters: list[Exporter]) -> MetricReader:
+    """The periodic OTLP metric reader; its exporter is added to ``exporters``."""
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
     exporter = OTLPMetricExporter(
@@ -114,15 +134,19 @@ def build_otlp_metric_reader(config: Config, endpoint: str) -> MetricReader:
         headers=_otlp_headers(config.otlp),
         timeout=config.otlp.timeout_seconds,
     )
+    exporters.append(exporter)
     interval = config.otlp.export_interval_seconds
-    return PeriodicExportingMetricReader(
-        exporter, export_interval_millis=interval * 1000 if interval is not None else None
-    )
+    return EncodablePeriodicReader(exporter, export_interval_millis=interval * 1000 if interval is not None else None)
 
 
 def build_tracer_provider(
-    config: Config, resource: Resource, environ: Mapping[str, str], span_processors: Sequence[SpanProcessor]
+    config: Config,
+    resource: Resource,
+    environ: Mapping[str, str],
+    span_processors: Sequence[SpanProcessor],
+    exporters: list[Exporter],
 ) -> TracerProvider:
+    """The tracer provider, with an OTLP span exporter when configured (added to ``exporters``)."""
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for processor in span_processors:
         provider.add_span_processor(processor)
@@ -133,6 +157,7 @@ def build_tracer_provider(
         exporter = OTLPSpanExporter(
             endpoint=endpoint or None, headers=_otlp_headers(config.otlp), timeout=config.otlp.timeout_seconds
         )
+        exporters.append(exporter)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 

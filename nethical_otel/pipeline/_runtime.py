@@ -59,6 +59,8 @@ class Runtime:
     tracer: Tracer | None
     capture_content: bool
     detectors: DetectorRegistry
+    # Free-text span attributes (captured arguments and results, exception messages) are cut to this.
+    attribute_max_length: int
     # The exemplar filter, resolved at configure time (see nethical_otel.metrics.exemplar_source).
     exemplars: ExemplarSource
     threat_listeners: list[ThreatListener] = field(default_factory=list)

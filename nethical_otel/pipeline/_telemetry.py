@@ -6,7 +6,9 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
+from functools import partial
 from typing import TypeVar
 
 from opentelemetry import metrics, trace
@@ -34,6 +36,7 @@ from nethical_otel.metrics import (
 )
 from nethical_otel.pipeline import _globals
 from nethical_otel.pipeline._background import BackgroundLoop
+from nethical_otel.pipeline._bounded import Exporter, Step, remaining, run_all_within, run_within, stop_abandoned
 from nethical_otel.pipeline._components import Component, MetricsEndpoint, build_components
 from nethical_otel.pipeline._providers import (
     build_multiprocess_dir,
@@ -66,6 +69,7 @@ class Telemetry:
         runtime: Runtime | None = None,
         components: Sequence[Component] = (),
         adopted_readers: Sequence[MetricReader] | None = None,
+        exporters: Sequence[Exporter] = (),
         multiprocess: MultiprocessDir | None = None,
     ) -> None:
         self.config = config
@@ -77,6 +81,7 @@ class Telemetry:
         self.components = list(components)
         # Set when the providers belong to someone else: only these readers of ours are removed at shutdown.
         self._adopted_readers = adopted_readers
+        self._exporters = list(exporters)  # the OTLP exporters built here, stopped if shutdown abandons them
         self.metrics_server: MetricsEndpoint | None = None  # set by the metrics-server component
         # Multiprocess mode: the directory of the workers' metric files (None in a single process).
         self.multiprocess = multiprocess
@@ -115,51 +120,88 @@ class Telemetry:
         """The running component of type ``kind`` (for instance the alerting pipeline), if enabled."""
         return next((c for c in self.components if isinstance(c, kind)), None)
 
-    def force_flush(self, timeout: float = 5.0) -> None:
+    def force_flush(self, timeout: float | None = None) -> None:
+        """Export what the providers hold; returns within ``timeout`` (default ``shutdown.timeout_seconds``)."""
+        budget = self.config.shutdown.timeout_seconds if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        steps: list[Step] = []
         if self.tracer_provider is not None:
-            self.tracer_provider.force_flush(int(timeout * 1000))
+            steps.append(("flushing spans", partial(self.tracer_provider.force_flush, int(budget * 1000))))
         if self.meter_provider is not None:
-            self.meter_provider.force_flush(timeout * 1000)
+            steps.append(("flushing metrics", partial(self.meter_provider.force_flush, budget * 1000)))
+        self._report_late(run_all_within(deadline, steps), budget)
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop serving, flush spans, metrics and alerts, and release ports and threads."""
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop serving, flush spans, metrics and alerts, and release ports and threads.
+
+        Returns within ``timeout`` seconds (default ``shutdown.timeout_seconds``) whatever the exporters'
+        peers do; what is still being exported then is abandoned, and logged.
+        """
         with self._lock:
             if self._shut_down:
                 return
             self._shut_down = True
+        budget = self.config.shutdown.timeout_seconds if timeout is None else max(0.0, timeout)
+        deadline = time.monotonic() + budget
         if current.runtime is self.runtime:
             current.runtime = None
+        late: list[str] = []
         if os.getpid() == self._pid:
-            self._stop_io(timeout)
+            late += self._stop_components(deadline)
         # else: a forked child's copy. The server, the I/O thread and the components' threads live in the
         # parent; the child only flushes what it recorded itself through the (fork-aware) SDK providers.
-        try:
-            if self._adopted_readers is not None:
-                for reader in self._adopted_readers:
-                    if self.meter_provider is not None:
-                        self.meter_provider.remove_metric_reader(reader)
-            else:
-                if self.tracer_provider is not None:
-                    self.tracer_provider.shutdown()
-                if self.meter_provider is not None:
-                    self.meter_provider.shutdown(timeout_millis=timeout * 1000)
-        except Exception:  # e.g. an OTLP endpoint that does not answer in time: report, keep shutting down
-            _logger.exception("flushing telemetry at shutdown failed")
+        late += run_all_within(deadline, self._provider_steps(deadline))
         if self.multiprocess is not None:
-            # Last: nothing records any more. This worker's counters and histograms join the archive now.
-            try:
-                self.multiprocess.close(fold=True)
-            except OSError:
-                _logger.exception("folding this worker's metrics into %s failed", self.multiprocess.path)
+            self._fold_worker_file()
         if self._background is not None and os.getpid() == self._pid:
-            self._background.stop(timeout)
+            self._background.stop(remaining(deadline))
+        if late:
+            stop_abandoned(self._exporters)
+        self._report_late(late, budget)
 
-    def _stop_io(self, timeout: float) -> None:
+    def _fold_worker_file(self) -> None:
+        """Multiprocess mode, after the providers: nothing records any more, so this worker's counters
+        and histograms join the archive now (a forked child's copy leaves its parent's file alone)."""
+        assert self.multiprocess is not None
+        try:
+            self.multiprocess.close(fold=True)
+        except OSError:
+            _logger.exception("folding this worker's metrics into %s failed", self.multiprocess.path)
+
+    def _provider_steps(self, deadline: float) -> list[Step]:
+        meter_provider, tracer_provider = self.meter_provider, self.tracer_provider
+        if self._adopted_readers is not None:
+            if meter_provider is None:
+                return []
+            return [
+                (f"removing {type(reader).__name__}", partial(meter_provider.remove_metric_reader, reader))
+                for reader in self._adopted_readers
+            ]
+        steps: list[Step] = []
+        if tracer_provider is not None:
+            steps.append(("exporting spans", tracer_provider.shutdown))
+        if meter_provider is not None:
+            steps.append(
+                ("exporting metrics", lambda: meter_provider.shutdown(timeout_millis=remaining(deadline) * 1000))
+            )
+        return steps
+
+    def _stop_components(self, deadline: float) -> list[str]:
+        late: list[str] = []
         for component in reversed(self.components):
-            try:
-                component.shutdown(timeout)
-            except Exception:
-                _logger.exception("shutting down %s failed", component.name)
+            stop = partial(component.shutdown, remaining(deadline))
+            late += run_within(deadline, f"shutting down {component.name}", stop)
+        return late
+
+    @staticmethod
+    def _report_late(late: list[str], budget: float) -> None:
+        if late:
+            _logger.warning(
+                "%s did not finish within %.1f s (a collector or channel not answering?); what was still in "
+                "flight there is abandoned",
+                ", ".join(late),
+                budget,
+            )
 
     def __repr__(self) -> str:
         state = "shut down" if self._shut_down else ("running" if self.enabled else "disabled")
@@ -198,8 +240,9 @@ def configure(
         return _active
 
 
-def shutdown(timeout: float = 5.0) -> None:
-    """Shut down the pipeline set up by :func:`configure`, if any."""
+def shutdown(timeout: float | None = None) -> None:
+    """Shut down the pipeline set up by :func:`configure`, if any, within ``timeout`` seconds (default
+    ``shutdown.timeout_seconds``)."""
     global _active  # noqa: PLW0603
     with _configure_lock:
         if _active is not None:
@@ -262,9 +305,10 @@ def _build_on(
     if config.prometheus.enabled:
         prometheus_reader, registry = build_prometheus_reader(config)
         readers.append(prometheus_reader)
+    exporters: list[Exporter] = []
     metrics_endpoint = otlp_endpoint(config.otlp, "metrics", environ)
     if metrics_endpoint is not None:
-        otlp_reader = build_otlp_metric_reader(config, metrics_endpoint)
+        otlp_reader = build_otlp_metric_reader(config, metrics_endpoint, exporters)
         readers.append(otlp_reader)
         scopes[otlp_reader] = otlp_scope(config)
     for component in components:
@@ -282,7 +326,7 @@ def _build_on(
     tracer_provider = None
     if config.tracing.enabled:
         processors = [p for component in components for p in component.span_processors()]
-        tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors])
+        tracer_provider = build_tracer_provider(config, resource, environ, [*processors, *extra_processors], exporters)
 
     runtime = _runtime(config, instruments, clean, tracer_provider, exemplar_source(exemplars))
     telemetry = Telemetry(
@@ -293,6 +337,7 @@ def _build_on(
         prometheus_registry=registry,
         runtime=runtime,
         components=components,
+        exporters=exporters,
         multiprocess=directory,
     )
     _start(telemetry)
@@ -384,6 +429,7 @@ def _runtime(
         tracer=tracer,
         capture_content=config.privacy.capture_content,
         detectors=DetectorRegistry(config.prometheus.cardinality_limit),
+        attribute_max_length=config.tracing.attribute_value_max_length,
         exemplars=exemplars,
     )
 
@@ -409,4 +455,6 @@ def _live_meter_provider() -> MeterProvider | None:
 
 @atexit.register
 def _shutdown_at_exit() -> None:
-    shutdown(timeout=2.0)
+    active = _active
+    if active is not None:
+        shutdown(timeout=active.config.shutdown.at_exit_timeout_seconds)

@@ -26,7 +26,11 @@ class ProfilingComponent(Component):
         self.settings = settings
         tagging = settings.detector_tags or settings.span_links
         self._processor = (
-            ProfileTagProcessor(detector_tags=settings.detector_tags, span_links=settings.span_links)
+            ProfileTagProcessor(
+                detector_tags=settings.detector_tags,
+                span_links=settings.span_links,
+                tag_value_max_length=settings.tag_value_max_length,
+            )
             if tagging
             else None
         )

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nethical_otel import semconv
-from nethical_otel.config import ConfigError, ConfigIssue, ProfilingConfig, Secret
+from nethical_otel._text import valid_unicode
+from nethical_otel.config import ConfigError, ConfigIssue, ProfilingConfig, Secret, redact_url
 from nethical_otel.config._profiling import DEFAULT_PYROSCOPE_ADDRESS, PYROSCOPE_ENV_VARS
 
 # Sample labels nethical_otel sets itself (pyroscope-otel's names for the span links).
@@ -43,6 +44,7 @@ class PyroscopeSettings:
     detector_tags: bool
     span_links: bool
     health_check_interval: float
+    tag_value_max_length: int
 
     @property
     def push_url(self) -> str:
@@ -92,7 +94,11 @@ def resolve_settings(config: ProfilingConfig, environ: Mapping[str, str]) -> Pyr
         if value:
             return str(value), f"profiling.{name}"
         variable = PYROSCOPE_ENV_VARS[name]
-        return environ.get(variable, "").strip(), f"profiling.{name} (from {variable})"
+        value = environ.get(variable, "").strip()
+        if valid_unicode(value) is not value:
+            issues.append(ConfigIssue(variable, "is not valid Unicode text (it holds bytes that are not UTF-8)"))
+            value = ""
+        return value, f"profiling.{name} (from {variable})"
 
     address, address_origin = pick("server_address")
     server_address = _check_address(address or DEFAULT_PYROSCOPE_ADDRESS, address_origin, issues)
@@ -124,13 +130,14 @@ def resolve_settings(config: ProfilingConfig, environ: Mapping[str, str]) -> Pyr
         detector_tags=config.detector_tags,
         span_links=config.span_links,
         health_check_interval=config.health_check_interval_seconds,
+        tag_value_max_length=config.tag_value_max_length,
     )
 
 
 def _check_address(address: str, origin: str, issues: list[ConfigIssue]) -> str:
     parsed = urllib.parse.urlsplit(address.strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        issues.append(ConfigIssue(origin, f"{address!r} is not an http:// or https:// URL"))
+        issues.append(ConfigIssue(origin, f"{redact_url(address)!r} is not an http:// or https:// URL"))
     elif parsed.username is not None or parsed.password is not None:
         # Credentials in a URL end up in logs; the warning messages quote this address.
         issues.append(ConfigIssue(origin, "put credentials in basic_auth_username/basic_auth_password, not in the URL"))
@@ -161,6 +168,8 @@ def _check_tags(tags: Mapping[str, str], issues: list[ConfigIssue]) -> dict[str,
             issues.append(ConfigIssue(path, "a tag name is letters, digits, '_' and '.', not starting with a digit"))
         elif key in _RESERVED_TAGS:
             issues.append(ConfigIssue(path, f"{key!r} is set by nethical_otel or Pyroscope itself"))
+        elif valid_unicode(value) is not value:
+            issues.append(ConfigIssue(path, "is not valid Unicode text (it holds bytes that are not UTF-8)"))
         elif value:  # empty values (an unset ${VAR:-}) are left out
             checked[key] = value
     return checked

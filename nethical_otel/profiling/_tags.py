@@ -31,7 +31,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanContext
 
 from nethical_otel._internal import internal_error
-from nethical_otel.semconv import ATTR_DETECTOR_TYPE
+from nethical_otel._text import Destination, clean
+from nethical_otel.semconv import ATTR_DETECTOR_TYPE, UNKNOWN
 from nethical_otel.semconv import ATTR_PROFILE_ID as PROFILE_ID_ATTRIBUTE
 from nethical_otel.semconv import PROFILE_DETECTOR_TAG as DETECTOR_TAG
 from nethical_otel.semconv import PROFILE_SPAN_ID_TAG as SPAN_ID_TAG
@@ -53,12 +54,14 @@ class _ThreadState(threading.local):
         self.shown: Tags = ()  # what the agent currently has for this thread
 
 
-def _link(span: Span) -> Tags:
+def _link(span: Span, max_length: int) -> Tags:
     """Mark a root span with its profile id; the tags that put its samples in the span's profile."""
     context = span.get_span_context()
     span_id = format(context.span_id, "016x")
     span.set_attribute(PROFILE_ID_ATTRIBUTE, span_id)
-    return ((SPAN_ID_TAG, span_id), (SPAN_NAME_TAG, span.name), (TRACE_ID_TAG, format(context.trace_id, "032x")))
+    # Root span names come from any instrumentation (an HTTP route, a message subject): a label value.
+    name = clean(span.name, Destination.LABEL, max_length) or UNKNOWN
+    return ((SPAN_ID_TAG, span_id), (SPAN_NAME_TAG, name), (TRACE_ID_TAG, format(context.trace_id, "032x")))
 
 
 def _running_task() -> object:
@@ -70,9 +73,10 @@ def _running_task() -> object:
 class ProfileTagProcessor(SpanProcessor):
     """Thread tags for detector spans and root spans; inert until :meth:`activate`."""
 
-    def __init__(self, *, detector_tags: bool = True, span_links: bool = True) -> None:
+    def __init__(self, *, tag_value_max_length: int, detector_tags: bool = True, span_links: bool = True) -> None:
         self._detector_tags = detector_tags
         self._span_links = span_links
+        self._max_length = tag_value_max_length
         self._add: TagFunction | None = None
         self._remove: TagFunction | None = None
         self._threads = _ThreadState()
@@ -99,7 +103,7 @@ class ProfileTagProcessor(SpanProcessor):
             if self._span_links:
                 parent = span.parent
                 if parent is None or parent.is_remote:
-                    tags = _link(span)
+                    tags = _link(span, self._max_length)
             if self._detector_tags:
                 attributes = span.attributes  # the decorator sets the detector type at span start
                 detector = attributes.get(ATTR_DETECTOR_TYPE) if attributes is not None else None

@@ -15,10 +15,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from prometheus_client.exposition import choose_encoder
 
+from nethical_otel import semconv
 from nethical_otel._version import __version__
-from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT
+from nethical_otel.config import DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, MetricsServerConfig
+from nethical_otel.metrics import Family
+from nethical_otel.server._guard import ConnectionGuard
+from nethical_otel.server._negotiation import choose_format
 
 if TYPE_CHECKING:
     from nethical_otel.pipeline import Telemetry
@@ -32,11 +35,21 @@ DEFAULT_PORT = DEFAULT_METRICS_PORT
 class MetricsServer:
     """Serves one pipeline's metrics (or, without ``telemetry``, whichever pipeline is active)."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, telemetry: Telemetry | None = None):
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        telemetry: Telemetry | None = None,
+        settings: MetricsServerConfig | None = None,
+    ):
+        """``settings`` bound what clients can hold (timeouts, connections); host and port are the arguments."""
         self.host = host
         self._requested_port = port
         self._telemetry = telemetry
+        self.guard = ConnectionGuard(settings or MetricsServerConfig(), self._count_closed)
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._started = 0.0
         self.port = port
 
@@ -46,15 +59,22 @@ class MetricsServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> MetricsServer:
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard.middleware])
         app.router.add_get("/", self._index)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/health", self._health)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
+        assert runner.server is not None  # set up above
+        loop = asyncio.get_running_loop()
         try:
-            await site.start()
+            # The guard makes each connection's protocol (aiohttp's own, bounded); a TCPSite would not let it.
+            listener = await loop.create_server(
+                self.guard.protocol_factory(runner.server, loop),
+                self.host,
+                self._requested_port,
+                reuse_address=True,
+            )
         except OSError as exc:
             await runner.cleanup()
             raise OSError(
@@ -62,19 +82,39 @@ class MetricsServer:
                 f"metrics_server: cannot listen on {self.host}:{self._requested_port} ({exc.strerror}); "
                 "set metrics_server.port to a free port, or 0 to pick one",
             ) from None
-        self._runner = runner
+        self._runner, self._listener = runner, listener
         self._started = time.monotonic()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or ()
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        if listener.sockets:
+            self.port = listener.sockets[0].getsockname()[1]
+        self._declare_closures()
         _logger.info("serving metrics on %s/metrics", self.url)
         return self
 
     async def stop(self) -> None:
+        listener, self._listener = self._listener, None
         runner, self._runner = self._runner, None
+        if listener is not None:
+            listener.close()
+        self.guard.close_all()  # stalled clients must not hold the shutdown
+        await asyncio.sleep(0)  # let the aborted connections report their loss before the cleanup
         if runner is not None:
             await runner.cleanup()
+
+    def _closures(self) -> Family | None:
+        telemetry = self._pipeline()
+        instruments = telemetry.instruments if telemetry is not None else None
+        return instruments.family(semconv.METRICS_SERVER_CONNECTIONS_CLOSED) if instruments is not None else None
+
+    def _declare_closures(self) -> None:
+        family = self._closures()
+        if family is not None:
+            for reason in semconv.SERVER_CLOSE_REASONS:
+                family.declare(reason)
+
+    def _count_closed(self, reason: str) -> None:
+        family = self._closures()
+        if family is not None:
+            family.child(reason).record(1)
 
     # Handlers ---------------------------------------------------------------------------------------
     def _pipeline(self) -> Telemetry | None:
@@ -89,7 +129,7 @@ class MetricsServer:
         registry = telemetry.prometheus_registry if telemetry is not None and not telemetry.is_shut_down else None
         if registry is None:
             return web.Response(status=503, text="Prometheus export is off (prometheus.enabled is false)\n")
-        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        encoder, content_type = choose_format(",".join(request.headers.getall("Accept", [])))
         # Rendering thousands of series is CPU work: keep it off the event loop.
         body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
         return web.Response(body=body, headers={"Content-Type": content_type})
@@ -122,8 +162,8 @@ async def start_metrics_server_async(port: int = DEFAULT_PORT, host: str = DEFAU
     """
     from nethical_otel.pipeline import ensure_configured
 
-    ensure_configured()
-    return await MetricsServer(host, port).start()
+    telemetry = ensure_configured()
+    return await MetricsServer(host, port, settings=telemetry.config.metrics_server).start()
 
 
 def start_metrics_server(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> None:

@@ -35,7 +35,7 @@ class MetricsServerComponent(Component):
             return
         if telemetry.multiprocess is not None and role.coordinated:
             return  # multiprocess mode: the pre-fork master serves the merged view for every worker
-        server = MetricsServer(self.config.host, self.config.port, telemetry=telemetry)
+        server = MetricsServer(self.config.host, self.config.port, telemetry=telemetry, settings=self.config)
         self._background = telemetry.background
         try:
             self._background.run(server.start())

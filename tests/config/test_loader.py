@@ -71,12 +71,13 @@ def test_every_problem_is_reported_with_its_key_path_value_and_expectation():
         }
     ) == [
         "metrics_server.port: 70000 is out of range (expected 0 to 65535)",
-        "metrics_server.hots: unknown key; did you mean 'host'? (expected one of: enabled, host, port)",
+        "metrics_server.hots: unknown key; did you mean 'host'? (expected one of: body_timeout_seconds, enabled, "
+        "header_timeout_seconds, host, max_connections, port, response_timeout_seconds)",
         "prometheus.enabled: expected true or false, got str 'yes'",
         "prometheus.cardinality_limit: 0 is out of range (expected 1 to 1e+06)",
         "tracing: expected a mapping, got list []",
         "nonsense: unknown key (expected one of: alerting, integration, metrics_server, otlp, privacy, profiling, "
-        "prometheus, service, tracing)",
+        "prometheus, service, shutdown, tracing)",
     ]
 
 

@@ -71,7 +71,7 @@ def test_a_clean_result_records_no_threat(captured):
     assert "nethical_threats_detected" not in captured.metrics()
 
 
-def test_an_exception_is_reraised_unchanged_and_recorded_without_its_message(captured):
+def test_an_exception_is_reraised_unchanged_and_recorded_without_its_message_and_as_no_threat(captured):
     error = ValueError("the prompt was: my password is hunter2")
 
     @instrument_detector("deepfake")
@@ -84,7 +84,11 @@ def test_an_exception_is_reraised_unchanged_and_recorded_without_its_message(cap
     assert raised.value is error
     (span,) = captured.span_dicts()
     assert span["status"] == "ERROR"
-    assert span["attributes"] == {"nethical.detector.type": "deepfake", "error.type": "ValueError"}
+    assert span["attributes"] == {
+        "nethical.detector.type": "deepfake",
+        "error.type": "ValueError",
+        "nethical.threat.detected": False,  # the docs promise the attribute on every detector span
+    }
     ((event_name, event),) = span["events"]
     assert event_name == "exception"
     assert event["exception.type"] == "ValueError"

@@ -147,8 +147,12 @@ def test_adopting_providers_configured_elsewhere_records_with_advisory_buckets()
     )
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     names, bounds, spans, served = output.stdout.splitlines()
-    # nethical_alerts: the alerting pipeline's counts, declared at zero for its channel (the console)
-    assert names == "['nethical_alerts', 'nethical_request_latency', 'nethical_requests', 'nethical_threats_detected']"
+    # Declared at zero: nethical_alerts for the alerting pipeline's channel (the console), and the metrics
+    # server's protective closures.
+    assert names == (
+        "['nethical_alerts', 'nethical_metrics_server_connections_closed', 'nethical_request_latency', "
+        "'nethical_requests', 'nethical_threats_detected']"
+    )
     assert bounds == "[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]"
     assert spans == "['detect pi']"
     assert served == "True"

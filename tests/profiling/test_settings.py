@@ -66,17 +66,17 @@ def test_profiling_turns_on_with_pyroscope_server_address_unless_disabled_explic
 def test_every_bad_setting_is_reported_with_its_key_and_no_secret() -> None:
     with pytest.raises(ConfigError) as caught:
         settings(
+            {"basic_auth_username": "user", "tags": {"service_name": "x", "9lives": "y", "ok_tag": "z"}},
             {
-                "server_address": "pyroscope:4040",
-                "basic_auth_username": "user",
-                "tags": {"service_name": "x", "9lives": "y", "ok_tag": "z"},
+                "PYROSCOPE_LABELS": "novalue",
+                "PYROSCOPE_BASIC_AUTH_PASSWORD": "",
+                "PYROSCOPE_SERVER_ADDRESS": "pyroscope:4040",
             },
-            {"PYROSCOPE_LABELS": "novalue", "PYROSCOPE_BASIC_AUTH_PASSWORD": ""},
         )
     assert sorted(str(issue) for issue in caught.value.issues) == [
         "PYROSCOPE_LABELS: 'novalue' is not key=value (expected key=value,key2=value2)",
         "profiling.basic_auth_username: basic auth needs both a username and a password (or neither)",
-        "profiling.server_address: 'pyroscope:4040' is not an http:// or https:// URL",
+        "profiling.server_address (from PYROSCOPE_SERVER_ADDRESS): 'pyroscope:4040' is not an http:// or https:// URL",
         "profiling.tags.9lives: a tag name is letters, digits, '_' and '.', not starting with a digit",
         "profiling.tags.service_name: 'service_name' is set by nethical_otel or Pyroscope itself",
     ]
@@ -88,6 +88,10 @@ def test_credentials_in_the_server_url_are_refused_without_echoing_them() -> Non
 
     assert "s3cret" not in str(caught.value)
     assert "profiling.server_address: put credentials in basic_auth_username/basic_auth_password" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        settings({}, {"PYROSCOPE_SERVER_ADDRESS": "ftp://user:s3cret@profiles.example"})
+    assert "s3cret" not in str(caught.value)
+    assert "'ftp://****@profiles.example' is not an http:// or https:// URL" in str(caught.value)
 
 
 def test_the_password_never_shows_in_the_settings_repr() -> None:

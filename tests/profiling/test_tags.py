@@ -8,6 +8,7 @@ The end-to-end tests in test_continuous.py check the same with the real agent.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 
@@ -17,8 +18,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from nethical_otel.config import ProfilingConfig
 from nethical_otel.profiling._tags import PROFILE_ID_ATTRIBUTE, ProfileTagProcessor
 from nethical_otel.semconv import ATTR_DETECTOR_TYPE
+
+MAX_LENGTH = ProfilingConfig().tag_value_max_length
 
 
 class ThreadTags:
@@ -54,7 +58,7 @@ def agent() -> ThreadTags:
 
 @pytest.fixture
 def processor(agent: ThreadTags) -> ProfileTagProcessor:
-    processor = ProfileTagProcessor()
+    processor = ProfileTagProcessor(tag_value_max_length=MAX_LENGTH)
     processor.activate(agent.add, agent.remove)
     return processor
 
@@ -94,6 +98,23 @@ def test_a_root_detector_span_links_to_its_profile_and_tags_its_samples(
     (finished,) = exporter.get_finished_spans()
     assert finished.attributes is not None
     assert finished.attributes[PROFILE_ID_ATTRIBUTE] == f"{context.span_id:016x}"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        (json.loads('"GET /x\\ud800"'), "GET /x\ufffd"),
+        ("GET /\x1b[2J\u202e" + "a" * 500, "GET /[2J" + "a" * (MAX_LENGTH - 8)),
+        (" \x00 ", "unknown"),
+    ],
+)
+def test_a_root_span_name_becomes_a_clean_bounded_profile_label(
+    tracer: trace.Tracer, agent: ThreadTags, name: str, shown: str
+) -> None:
+    with tracer.start_as_current_span(name):
+        during = agent.now()
+    assert during["span_name"] == shown
+    during["span_name"].encode("utf-8")
 
 
 def test_a_nested_detector_takes_over_the_tag_and_hands_it_back(tracer: trace.Tracer, agent: ThreadTags) -> None:
@@ -186,7 +207,9 @@ def test_detector_tags_and_span_links_can_be_switched_off_separately(agent: Thre
         (True, False, {"detector_type": "sqli"}),
         (False, True, {"span_id", "span_name", "trace_id"}),
     ):
-        processor = ProfileTagProcessor(detector_tags=detector_tags, span_links=span_links)
+        processor = ProfileTagProcessor(
+            detector_tags=detector_tags, span_links=span_links, tag_value_max_length=MAX_LENGTH
+        )
         processor.activate(agent.add, agent.remove)
         provider = TracerProvider()
         provider.add_span_processor(processor)
