@@ -166,6 +166,7 @@ class SharedHistogram:
             self._min = value
         if high:
             self._max = value
+        # The two slots' updates are written out twice on purpose: a loop costs more on this hot path.
         q[seq_at] = seq  # odd: readers take slot 1 while slot 0 changes
         d[a + index] += 1.0
         d[a + total] += value
