@@ -41,4 +41,5 @@ GENERATED: tuple[Block, ...] = (
     Block(DOCS / "metrics.md", "metrics-otlp", metrics_reference.otlp_table),
     Block(DOCS / "metrics.md", "metrics-exemplars", metrics_reference.exemplars_table),
     Block(DOCS / "configuration.md", "config-reference", config_reference.reference),
+    Block(DOCS / "zero-code.md", "gauge-merge", metrics_reference.gauge_merge_table),
 )
