@@ -100,10 +100,13 @@ def main(argv: list[str]) -> int:
         record(instruments, int(rest[0]))
         worker.close(fold=os.environ.get("WORKER_FOLD", "1") == "1")
         return 0
+    parent = os.getppid()
     record(instruments, 1)
     print("ready", flush=True)
-    while True:
+    # Until killed, or orphaned: a test run that dies (a timeout, an interrupt) must not leave it spinning.
+    while os.getppid() == parent:
         record(instruments, 100)
+    return 0
 
 
 if __name__ == "__main__":
