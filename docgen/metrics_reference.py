@@ -47,6 +47,22 @@ def buckets_table() -> str:
     return "\n".join(rows)
 
 
+_MERGE_MEANING = {
+    semconv.GaugeMerge.SUM: "sum over the live workers",
+    semconv.GaugeMerge.MIN: "minimum over the live workers",
+    semconv.GaugeMerge.MAX: "maximum over the live workers",
+}
+
+
+def gauge_merge_table() -> str:
+    """Multiprocess mode: how each gauge's per-worker values become one series (``MetricSpec.merge``)."""
+    rows = ["| gauge | merged value |", "|---|---|"]
+    for spec in _all():
+        if spec.merge is not None:
+            rows.append(f"| `{spec.prometheus_name}` | {_MERGE_MEANING[spec.merge]} |")
+    return "\n".join(rows)
+
+
 def _accepted(spec: MetricSpec) -> str:
     low, high = spec.valid_min, spec.valid_max
     if math.isinf(low) and math.isinf(high):

@@ -42,4 +42,5 @@ GENERATED: tuple[Block, ...] = (
     Block(DOCS / "metrics.md", "metrics-exemplars", metrics_reference.exemplars_table),
     Block(DOCS / "configuration.md", "config-reference", config_reference.reference),
     Block(DOCS / "alerting.md", "rules-table", rules_reference.rules_table),
+    Block(DOCS / "zero-code.md", "gauge-merge", metrics_reference.gauge_merge_table),
 )

@@ -23,6 +23,18 @@ class MetricKind(enum.Enum):
     GAUGE = "gauge"
 
 
+class GaugeMerge(enum.Enum):
+    """How a gauge's values from several worker processes combine into one series (multiprocess mode).
+
+    Counters and histograms are always summed; a gauge says what it means. Gauges of dead workers are
+    dropped in every policy.
+    """
+
+    SUM = "sum"  # a quantity spread over the workers (active detectors, queue length)
+    MIN = "min"  # a health flag: the series is healthy only if every live worker says so
+    MAX = "max"
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """One metric family: its OpenTelemetry instrument and the Prometheus family it becomes."""
@@ -36,11 +48,15 @@ class MetricSpec:
     # Values outside [valid_min, valid_max] (and NaN) are rejected and counted, never recorded.
     valid_min: float = -math.inf
     valid_max: float = math.inf
+    # Gauges only: how the workers' values merge in multiprocess mode (required for every gauge).
+    merge: GaugeMerge | None = None
     # Keeps the most recent exemplar (trace id, span id, value, time) per series, or per bucket of a
     # histogram. OpenMetrics allows exemplars on counters and histogram buckets only.
     exemplars: bool = False
 
     def __post_init__(self) -> None:
+        if (self.kind is MetricKind.GAUGE) != (self.merge is not None):
+            raise ValueError(f"{self.name}: a gauge needs a merge policy, and only a gauge has one")
         if self.exemplars and self.kind is MetricKind.GAUGE:
             raise ValueError(f"{self.name}: a gauge cannot carry exemplars")
 
@@ -144,9 +160,15 @@ ACTIVE_DETECTORS = MetricSpec(
     "Number of active detectors by detector type",
     (DETECTOR_TYPE,),
     valid_min=0.0,
+    merge=GaugeMerge.SUM,
 )
 QUEUE_SIZE = MetricSpec(
-    "nethical_queue_size", MetricKind.GAUGE, "Current queue size by queue name", (QUEUE_NAME,), valid_min=0.0
+    "nethical_queue_size",
+    MetricKind.GAUGE,
+    "Current queue size by queue name",
+    (QUEUE_NAME,),
+    valid_min=0.0,
+    merge=GaugeMerge.SUM,
 )
 DETECTOR_HEALTH = MetricSpec(
     "nethical_detector_health",
@@ -155,6 +177,7 @@ DETECTOR_HEALTH = MetricSpec(
     (DETECTOR_TYPE,),
     valid_min=0.0,
     valid_max=1.0,
+    merge=GaugeMerge.MIN,
 )
 # A Summary in the original. OpenTelemetry has no summary; a histogram keeps the `_count` and `_sum`
 # series that queries against the summary used (`rate(x_sum[5m]) / rate(x_count[5m])`).
@@ -271,6 +294,7 @@ ALERT_QUEUE_DEPTH = MetricSpec(
     "Notifications waiting for delivery (retries included), by channel",
     (CHANNEL,),
     valid_min=0.0,
+    merge=GaugeMerge.SUM,
 )
 PEER = "peer"
 ALERT_PEER_UP = MetricSpec(
@@ -281,6 +305,7 @@ ALERT_PEER_UP = MetricSpec(
     (PEER,),
     valid_min=0.0,
     valid_max=1.0,
+    merge=GaugeMerge.MIN,  # a peer is down if any worker's last post to it failed
 )
 # The ``outcome`` values of nethical_alerts_total: every delivery status but the two that are not outcomes.
 ALERT_OUTCOMES = tuple(s for s in DeliveryStatus if s not in (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED))

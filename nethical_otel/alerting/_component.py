@@ -56,9 +56,21 @@ class AlertingComponent(Component):
             self.rule_reader.wanted = evaluator.wanted
             evaluator.adopt(manager.firing_alerts())
             self.rule_evaluator = evaluator
+            leading = [True]
+
+            def evaluate() -> None:
+                # Multiprocess mode: one process evaluates the merged view of all workers. One that takes
+                # over from another adopts the rule alerts left firing, as after a restart.
+                if not telemetry.is_evaluating_process():
+                    leading[0] = False
+                    return
+                if not leading[0]:
+                    evaluator.adopt(manager.firing_alerts())
+                    leading[0] = True
+                evaluator.evaluate()
 
             async def schedule() -> None:
-                manager.every(self.config.rules.evaluation_interval_seconds, evaluator.evaluate)
+                manager.every(self.config.rules.evaluation_interval_seconds, evaluate)
 
             telemetry.background.run(schedule(), 10.0)
 

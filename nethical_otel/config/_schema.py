@@ -17,6 +17,9 @@ from nethical_otel.semconv import ExemplarFilter, LevelCase
 DEFAULT_SERVICE_NAME = "nethical"
 DEFAULT_METRICS_PORT = 9091
 DEFAULT_METRICS_HOST = "127.0.0.1"
+# The variable prometheus_client's multiprocess mode reads; it fills prometheus.multiprocess_dir.
+MULTIPROCESS_DIR_ENV_VAR = "PROMETHEUS_MULTIPROC_DIR"
+OTLP_PER_WORKER, OTLP_MERGED = "per_worker", "merged"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,14 @@ class PrometheusConfig:
         2000, minimum=1, maximum=1_000_000, doc="series per metric before folding into an overflow series"
     )
     label_value_max_length: int = setting(128, minimum=8, maximum=4096, doc="label values are cut to this length")
+    multiprocess_dir: str | None = setting(
+        None,
+        doc=f"pre-fork servers: one metrics file per worker in this directory, merged on /metrics "
+        f"(unset: {MULTIPROCESS_DIR_ENV_VAR}; both unset: off)",
+    )
+    multiprocess_retry_seconds: float = setting(
+        5.0, minimum=0.1, maximum=3600.0, doc="multiprocess mode: how often a worker retries to serve a free port"
+    )
     exemplar_filter: str | None = setting(
         None,
         choices=tuple(choice.value for choice in ExemplarFilter),
@@ -96,6 +107,11 @@ class OtlpConfig:
     timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-export timeout")
     export_interval_seconds: float | None = setting(
         None, minimum=0.1, maximum=3600.0, doc="metric push interval (default OTEL_METRIC_EXPORT_INTERVAL or 60 s)"
+    )
+    multiprocess: str = setting(
+        OTLP_PER_WORKER,
+        choices=(OTLP_PER_WORKER, OTLP_MERGED),
+        doc="multiprocess mode: each worker pushes its own series, or one process pushes the merged view",
     )
 
     def __post_init__(self) -> None:

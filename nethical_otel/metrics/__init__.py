@@ -8,9 +8,18 @@ from nethical_otel.metrics._exemplars import (
     resolve_exemplar_filter,
     sdk_exemplar_filter,
 )
-from nethical_otel.metrics._families import OVERFLOW_ATTRIBUTES, Backend, ExemplarRef, Family, LocalBackend, SdkBackend
+from nethical_otel.metrics._families import (
+    OVERFLOW_ATTRIBUTES,
+    Backend,
+    ExemplarRef,
+    Family,
+    LocalBackend,
+    SdkBackend,
+)
 from nethical_otel.metrics._instruments import Instruments
 from nethical_otel.metrics._labels import LabelCleaner
+from nethical_otel.metrics._multiprocess import MultiprocessBackend, MultiprocessDir, role
+from nethical_otel.metrics._points import Scope
 from nethical_otel.metrics._provider import NethicalMeterProvider, carry_exemplars
 
 __all__ = [
@@ -23,7 +32,10 @@ __all__ = [
     "Instruments",
     "LabelCleaner",
     "LocalBackend",
+    "MultiprocessBackend",
+    "MultiprocessDir",
     "NethicalMeterProvider",
+    "Scope",
     "SdkBackend",
     "carry_exemplars",
     "current_exemplar",
@@ -31,5 +43,6 @@ __all__ = [
     "encodable_resource",
     "exemplar_source",
     "resolve_exemplar_filter",
+    "role",
     "sdk_exemplar_filter",
 ]

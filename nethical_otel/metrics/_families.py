@@ -24,22 +24,16 @@ import sys
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from opentelemetry.metrics import Meter
-from opentelemetry.sdk.metrics import Exemplar
 from opentelemetry.sdk.metrics.export import (
-    AggregationTemporality,
-    Gauge,
-    Histogram,
-    HistogramDataPoint,
     Metric,
-    NumberDataPoint,
-    Sum,
 )
 
 from nethical_otel.metrics._labels import LabelCleaner
+from nethical_otel.metrics._points import ReaderState, Scope, build_metrics
 from nethical_otel.semconv import MetricKind, MetricSpec
 
 _logger = logging.getLogger("nethical_otel.metrics")
@@ -261,104 +255,45 @@ class LocalFamily(Family):
         return self._child_type(self.spec, attributes, self._reject)
 
 
-class ReaderState:
-    """What one reader was last sent, to turn cumulative local values into deltas when it asks for them.
-
-    ``latest_exemplars``: a scraped exposition shows each bucket's most recent exemplar at every scrape, as
-    OpenMetrics clients do (a second scraper, or a curl, takes nothing away from Prometheus); a pushing
-    reader gets only the exemplars recorded since its previous collection, as the SDK's reservoirs give.
-    """
-
-    def __init__(self, start_time_ns: int, delta: bool, latest_exemplars: bool = False) -> None:
-        self.delta = delta
-        self.latest_exemplars = latest_exemplars
-        self.last_time_ns = start_time_ns
-        self.previous: dict[int, Any] = {}
-
-    def exemplars(self, kept: Iterable[Kept | None]) -> list[Exemplar]:
-        """The SDK exemplars of ``kept`` slots that this reader should see."""
-        after = 0 if self.latest_exemplars else self.last_time_ns
-        found = []
-        for slot in kept:
-            if slot is None:
-                continue
-            value, (trace_id, span_id, at) = slot
-            if at > after:
-                found.append(Exemplar({}, _number(float(value)), at, span_id or None, trace_id or None))
-        return found
-
-
 class LocalBackend:
     """In-process aggregation, published to the SDK's readers as ordinary metric data."""
 
     def __init__(self, clean: LabelCleaner, cardinality_limit: int) -> None:
         self.clean = clean
         self._limit = cardinality_limit
-        self._families: list[LocalFamily] = []
+        self._families: list[Family] = []
         self.start_time_ns = time.time_ns()
 
-    def family(self, spec: MetricSpec, reject: Reject) -> LocalFamily:
+    @property
+    def families(self) -> list[Family]:
+        return self._families
+
+    def family(self, spec: MetricSpec, reject: Reject) -> Family:
         created = LocalFamily(spec, self.clean, self._limit, reject)
         self._families.append(created)
         return created
 
-    def new_reader_state(self, delta: bool, latest_exemplars: bool = False) -> ReaderState:
-        return ReaderState(self.start_time_ns, delta, latest_exemplars)
+    def new_reader_state(self, delta: bool, scope: Scope = Scope.MERGED, latest_exemplars: bool = False) -> ReaderState:
+        return ReaderState(self.start_time_ns, delta, scope, latest_exemplars)
 
-    def collect(self, state: ReaderState) -> list[Metric]:
-        now = time.time_ns()
-        start = state.last_time_ns if state.delta else self.start_time_ns
-        temporality = AggregationTemporality.DELTA if state.delta else AggregationTemporality.CUMULATIVE
-        metrics: list[Metric] = []
-        for family in self._families:
-            data: Any
-            spec = family.spec
-            if spec.kind is MetricKind.COUNTER:
-                points: list[Any] = []
-                for child in family.points():
-                    total, kept = child.snapshot()
-                    value = total
-                    if state.delta:
-                        value, state.previous[id(child)] = value - state.previous.get(id(child), 0.0), value
-                    if total or child.declared:
-                        exemplars = state.exemplars((kept,)) if kept is not None else []
-                        points.append(NumberDataPoint(child.attributes, start, now, _number(value), exemplars))
-                data = Sum(points, temporality, is_monotonic=True) if points else None
-            elif spec.kind is MetricKind.GAUGE:
-                points = [
-                    NumberDataPoint(child.attributes, start, now, child.value)
-                    for child in family.points()
-                    if child.value is not None
-                ]
-                data = Gauge(points) if points else None
-            else:
-                points = [p for child in family.points() if (p := _histogram_point(child, state, start, now))]
-                data = Histogram(points, temporality) if points else None
-            if data is not None:
-                metrics.append(Metric(spec.name, spec.description, spec.unit, data))
-        state.last_time_ns = now
-        return metrics
+    def collect(self, state: ReaderState) -> list[Metric] | None:
+        """The data for one reader; ``None`` when this process exports nothing to it."""
+        return build_metrics([(f.spec, local_series(f)) for f in self._families], state, self.start_time_ns)
 
 
-def _number(value: float) -> float | int:
-    return int(value) if value.is_integer() else value
-
-
-def _histogram_point(child: LocalHistogram, state: ReaderState, start: int, now: int) -> HistogramDataPoint | None:
-    counts, count, total, low, high, kept = child.snapshot()
-    if not count:
-        if not child.declared:
-            return None
-        low = high = 0.0
-    if state.delta:
-        previous = state.previous.get(id(child))
-        state.previous[id(child)] = (counts, count, total)
-        if previous is not None:
-            counts = [a - b for a, b in zip(counts, previous[0], strict=True)]
-            count, total = count - previous[1], total - previous[2]
-    # min and max are lifetime extremes; the exporter for Prometheus ignores them.
-    exemplars = state.exemplars(kept)
-    return HistogramDataPoint(child.attributes, start, now, count, total, counts, child._bounds, low, high, exemplars)
+def local_series(family: Family) -> list[Any]:
+    """The series of this process's in-memory cells of ``family``."""
+    series: list[Any] = []
+    for child in family.points():
+        if isinstance(child, LocalCounter):
+            value, kept = child.snapshot()
+            series.append((id(child), child.attributes, value, child.declared, kept))
+        elif isinstance(child, LocalGauge):
+            series.append((id(child), child.attributes, child.value))
+        elif isinstance(child, LocalHistogram):
+            counts, _count, total, low, high, kept_list = child.snapshot()
+            series.append((id(child), child.attributes, counts, total, low, high, child.declared, kept_list))
+    return series
 
 
 # SDK backend ----------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import inspect
 import logging
 import threading
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import opentelemetry.exporter.prometheus as exporter_prometheus
@@ -46,12 +46,16 @@ from prometheus_client.samples import Sample
 
 from nethical_otel._version import __version__
 from nethical_otel.metrics._families import LocalBackend
+from nethical_otel.metrics._points import Scope
 from nethical_otel.semconv import EXEMPLAR_SPAN_ID, EXEMPLAR_TRACE_ID, INSTRUMENTATION_NAME
 
 _logger = logging.getLogger("nethical_otel.metrics")
 
 SCOPE = InstrumentationScope(INSTRUMENTATION_NAME, __version__)
 SUPPORTED_PROMETHEUS_EXPORTER = ("0.66b2",)
+# The opentelemetry-sdk releases whose collection internals this module was written and tested against
+# (pyproject.toml pins the same range; a test checks both agree with what is installed).
+SDK_VERSIONS = ">=1.45.2,<1.46"
 
 
 class NethicalMeterProvider(MeterProvider):
@@ -62,9 +66,12 @@ class NethicalMeterProvider(MeterProvider):
         local: LocalBackend,
         metric_readers: Sequence[MetricReader] = (),
         resource: Resource | None = None,
+        reader_scopes: Mapping[MetricReader, Scope] | None = None,
         **kwargs: Any,
     ) -> None:
         self._local = local
+        # Multiprocess mode: which values each reader gets (merged unless said otherwise).
+        self._scopes = dict(reader_scopes or {})
         self._resource = resource or Resource.create({})
         super().__init__(metric_readers=metric_readers, resource=self._resource, **kwargs)
         for reader in metric_readers:
@@ -78,7 +85,11 @@ class NethicalMeterProvider(MeterProvider):
         # The SDK wires each reader to its measurement consumer; we wrap that one callback.
         sdk_collect = self._measurement_consumer.collect
         delta = reader._instrument_class_temporality[_Counter] is AggregationTemporality.DELTA
-        state = self._local.new_reader_state(delta, latest_exemplars=isinstance(reader, PrometheusMetricReader))
+        state = self._local.new_reader_state(
+            delta,
+            self._scopes.get(reader, Scope.MERGED),
+            latest_exemplars=isinstance(reader, PrometheusMetricReader),
+        )
         state_lock = threading.Lock()
         resource = self._resource
 
@@ -86,6 +97,8 @@ class NethicalMeterProvider(MeterProvider):
             collected = sdk_collect(metric_reader, timeout_millis)
             with state_lock:
                 local = self._local.collect(state)
+            if local is None:  # multiprocess mode: another process exports the merged view
+                return None
             if not local:
                 return collected
             ours = ScopeMetrics(scope=SCOPE, metrics=local, schema_url="")

@@ -1,7 +1,7 @@
 """The pipeline: providers, readers and exporters built from the configuration, and their lifecycle."""
 
 from nethical_otel.pipeline._components import Component, MetricsEndpoint
-from nethical_otel.pipeline._providers import otlp_endpoint, sdk_disabled
+from nethical_otel.pipeline._providers import multiprocess_path, otlp_endpoint, sdk_disabled
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, Threat, ThreatListener, current
 from nethical_otel.pipeline._telemetry import (
     Telemetry,
@@ -25,6 +25,7 @@ __all__ = [
     "configure",
     "current",
     "ensure_configured",
+    "multiprocess_path",
     "otlp_endpoint",
     "sdk_disabled",
     "shutdown",

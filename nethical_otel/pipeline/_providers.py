@@ -18,12 +18,23 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import CollectorRegistry
 
-from nethical_otel.config import DEFAULT_SERVICE_NAME, Config, OtlpConfig
+from nethical_otel.config import (
+    DEFAULT_SERVICE_NAME,
+    MULTIPROCESS_DIR_ENV_VAR,
+    OTLP_PER_WORKER,
+    Config,
+    ConfigError,
+    ConfigIssue,
+    OtlpConfig,
+)
 from nethical_otel.metrics import (
     EncodablePrometheusMetricReader,
+    MultiprocessDir,
+    Scope,
     carry_exemplars,
     encodable_metrics,
     encodable_resource,
+    role,
 )
 from nethical_otel.pipeline._bounded import Exporter
 
@@ -64,6 +75,32 @@ def otlp_endpoint(otlp: OtlpConfig, signal: str, environ: Mapping[str, str]) -> 
     if any(environ.get(name) for name in _OTLP_ENDPOINT_VARS[signal]):
         return ""  # the exporter resolves the environment variables itself
     return None
+
+
+def multiprocess_path(config: Config, environ: Mapping[str, str]) -> str | None:
+    """``prometheus.multiprocess_dir``, else ``PROMETHEUS_MULTIPROC_DIR``; ``None``: one process, no files."""
+    return config.prometheus.multiprocess_dir or environ.get(MULTIPROCESS_DIR_ENV_VAR, "").strip() or None
+
+
+def build_multiprocess_dir(config: Config, environ: Mapping[str, str]) -> MultiprocessDir | None:
+    """The shared directory of multiprocess mode, or ``None`` when the mode is off."""
+    path = multiprocess_path(config, environ)
+    if path is None:
+        return None
+    try:
+        # A coordinator (pre-fork master) keeps its own cells in memory: it is the one merging them.
+        return MultiprocessDir(path, config.prometheus.cardinality_limit, writes_file=not role.coordinator)
+    except OSError as error:
+        key = "prometheus.multiprocess_dir"
+        if not config.prometheus.multiprocess_dir:
+            key += f" (from {MULTIPROCESS_DIR_ENV_VAR})"
+        reason = error.strerror or str(error)
+        raise ConfigError([ConfigIssue(key, f"cannot use {path!r} for the workers' metric files: {reason}")]) from None
+
+
+def otlp_scope(config: Config) -> Scope:
+    """Multiprocess mode: what the OTLP metric reader of a worker pushes."""
+    return Scope.OWN if config.otlp.multiprocess == OTLP_PER_WORKER else Scope.MERGED_IF_PRIMARY
 
 
 def build_prometheus_reader(config: Config) -> tuple[EncodablePrometheusMetricReader, CollectorRegistry]:

@@ -25,7 +25,10 @@ from nethical_otel.metrics import (
     Instruments,
     LabelCleaner,
     LocalBackend,
+    MultiprocessBackend,
+    MultiprocessDir,
     NethicalMeterProvider,
+    Scope,
     SdkBackend,
     exemplar_source,
     resolve_exemplar_filter,
@@ -36,11 +39,13 @@ from nethical_otel.pipeline._background import BackgroundLoop
 from nethical_otel.pipeline._bounded import Exporter, Step, remaining, run_all_within, run_within, stop_abandoned
 from nethical_otel.pipeline._components import Component, MetricsEndpoint, build_components
 from nethical_otel.pipeline._providers import (
+    build_multiprocess_dir,
     build_otlp_metric_reader,
     build_prometheus_reader,
     build_resource,
     build_tracer_provider,
     otlp_endpoint,
+    otlp_scope,
     sdk_disabled,
 )
 from nethical_otel.pipeline._runtime import DetectorRegistry, Runtime, current
@@ -65,6 +70,7 @@ class Telemetry:
         components: Sequence[Component] = (),
         adopted_readers: Sequence[MetricReader] | None = None,
         exporters: Sequence[Exporter] = (),
+        multiprocess: MultiprocessDir | None = None,
     ) -> None:
         self.config = config
         self.resource = resource
@@ -77,6 +83,8 @@ class Telemetry:
         self._adopted_readers = adopted_readers
         self._exporters = list(exporters)  # the OTLP exporters built here, stopped if shutdown abandons them
         self.metrics_server: MetricsEndpoint | None = None  # set by the metrics-server component
+        # Multiprocess mode: the directory of the workers' metric files (None in a single process).
+        self.multiprocess = multiprocess
         self._background: BackgroundLoop | None = None
         self._lock = threading.Lock()
         self._shut_down = False
@@ -102,6 +110,11 @@ class Telemetry:
             if self._background is None:
                 self._background = BackgroundLoop()
             return self._background
+
+    def is_evaluating_process(self) -> bool:
+        """Whether metric rules are evaluated here: always in one process; in multiprocess mode, in one
+        process of the directory (the pre-fork master, else the oldest live worker), over the merged view."""
+        return self.multiprocess is None or self.multiprocess.is_primary()
 
     def component(self, kind: type[C]) -> C | None:
         """The running component of type ``kind`` (for instance the alerting pipeline), if enabled."""
@@ -138,11 +151,22 @@ class Telemetry:
         # else: a forked child's copy. The server, the I/O thread and the components' threads live in the
         # parent; the child only flushes what it recorded itself through the (fork-aware) SDK providers.
         late += run_all_within(deadline, self._provider_steps(deadline))
+        if self.multiprocess is not None:
+            self._fold_worker_file()
         if self._background is not None and os.getpid() == self._pid:
             self._background.stop(remaining(deadline))
         if late:
             stop_abandoned(self._exporters)
         self._report_late(late, budget)
+
+    def _fold_worker_file(self) -> None:
+        """Multiprocess mode, after the providers: nothing records any more, so this worker's counters
+        and histograms join the archive now (a forked child's copy leaves its parent's file alone)."""
+        assert self.multiprocess is not None
+        try:
+            self.multiprocess.close(fold=True)
+        except OSError:
+            _logger.exception("folding this worker's metrics into %s failed", self.multiprocess.path)
 
     def _provider_steps(self, deadline: float) -> list[Step]:
         meter_provider, tracer_provider = self.meter_provider, self.tracer_provider
@@ -249,12 +273,32 @@ def _build(
     config: Config, extra_readers: Sequence[MetricReader], extra_processors: Sequence[SpanProcessor]
 ) -> Telemetry:
     environ = os.environ
+    clean = _label_cleaner(config)
+    directory = build_multiprocess_dir(config, environ)
+    limit = config.prometheus.cardinality_limit
+    local = LocalBackend(clean, limit) if directory is None else MultiprocessBackend(clean, limit, directory)
+    try:
+        return _build_on(config, local, directory, extra_readers, extra_processors)
+    except BaseException:
+        if directory is not None:
+            directory.close(fold=True)
+        raise
+
+
+def _build_on(
+    config: Config,
+    local: LocalBackend,
+    directory: MultiprocessDir | None,
+    extra_readers: Sequence[MetricReader],
+    extra_processors: Sequence[SpanProcessor],
+) -> Telemetry:
+    environ = os.environ
     exemplars = resolve_exemplar_filter(config.prometheus.exemplar_filter, environ)
     resource = build_resource(config)
-    clean = _label_cleaner(config)
-    local = LocalBackend(clean, config.prometheus.cardinality_limit)
+    clean = local.clean
     instruments = Instruments(local)
     components = build_components(config)
+    scopes: dict[MetricReader, Scope] = {}
 
     readers: list[MetricReader] = []
     registry = None
@@ -264,12 +308,19 @@ def _build(
     exporters: list[Exporter] = []
     metrics_endpoint = otlp_endpoint(config.otlp, "metrics", environ)
     if metrics_endpoint is not None:
-        readers.append(build_otlp_metric_reader(config, metrics_endpoint, exporters))
+        otlp_reader = build_otlp_metric_reader(config, metrics_endpoint, exporters)
+        readers.append(otlp_reader)
+        scopes[otlp_reader] = otlp_scope(config)
     for component in components:
         readers.extend(component.metric_readers())
     readers.extend(extra_readers)
     meter_provider = NethicalMeterProvider(
-        local, readers, resource, shutdown_on_exit=False, exemplar_filter=sdk_exemplar_filter(exemplars)
+        local,
+        readers,
+        resource,
+        reader_scopes=scopes,
+        shutdown_on_exit=False,
+        exemplar_filter=sdk_exemplar_filter(exemplars),
     )
 
     tracer_provider = None
@@ -287,6 +338,7 @@ def _build(
         runtime=runtime,
         components=components,
         exporters=exporters,
+        multiprocess=directory,
     )
     _start(telemetry)
     _globals.install(_live_tracer_provider, _live_meter_provider)
