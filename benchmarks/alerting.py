@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from nethical_otel import instrument_detector, semconv
 from nethical_otel.alerting._component import AlertingComponent
-from nethical_otel.alerting.intake import Intake
-from nethical_otel.alerting.span_processor import ThreatSpanProcessor
+from nethical_otel.alerting.intake.queue import Intake
+from nethical_otel.alerting.intake.span_processor import ThreatSpanProcessor
 from nethical_otel.config import load_config
 from nethical_otel.pipeline import current
 from nethical_otel.pipeline._telemetry import _build

@@ -104,10 +104,13 @@ def run(categories: int = 100_000) -> list[dict[str, Any]]:
 
 
 def _sample(manager: Any, path: Path, done: int, elapsed: float) -> dict[str, Any]:
-    def inside() -> tuple[int, int]:
-        return (len(manager._router.groups), len(manager._identities))
+    loop = manager._loop  # the engine's own state, read on its loop
+    assert loop is not None
 
-    groups, identities = manager._on_loop(inside)
+    def inside() -> tuple[int, int]:
+        return (len(loop.parts.router.groups), len(loop.parts.identities))
+
+    groups, identities = loop.call(inside)
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         history_rows = db.execute("SELECT count(*) FROM alerts").fetchone()[0]
         history_rows += db.execute("SELECT count(*) FROM occurrences").fetchone()[0]

@@ -90,7 +90,7 @@ def label_values() -> str:
         f"| `{semconv.STATUS}` | {', '.join(f'`{value}`' for value in statuses)} |",
         f"| `{semconv.THREAT_LEVEL}` | as the detector or caller gave it, cleaned; "
         f"{', '.join(f'`{level.value}`' for level in semconv.ThreatLevel)} are the levels compared with, in any case |",
-        f"| `{semconv.OUTCOME}` | {', '.join(f'`{value}`' for value in semconv.ALERT_OUTCOMES)} |",
+        f"| `{semconv.OUTCOME}` | {', '.join(f'`{outcome.value}`' for outcome in semconv.ALERT_OUTCOMES)} |",
         f"| any label | `{semconv.UNKNOWN}` for an empty value |",
     ]
     return "\n".join(rows)

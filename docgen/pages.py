@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docgen import config_reference, metrics_reference
+from docgen import config_reference, metrics_reference, rules_reference
 from docgen.blocks import read_block, write_block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,5 +41,6 @@ GENERATED: tuple[Block, ...] = (
     Block(DOCS / "metrics.md", "metrics-otlp", metrics_reference.otlp_table),
     Block(DOCS / "metrics.md", "metrics-exemplars", metrics_reference.exemplars_table),
     Block(DOCS / "configuration.md", "config-reference", config_reference.reference),
+    Block(DOCS / "alerting.md", "rules-table", rules_reference.rules_table),
     Block(DOCS / "zero-code.md", "gauge-merge", metrics_reference.gauge_merge_table),
 )

@@ -214,6 +214,60 @@ INVALID_MEASUREMENTS = MetricSpec(
     (METRIC, REASON),
 )
 
+
+# Alerting names ----------------------------------------------------------------------------------
+class AlertSeverity(str, enum.Enum):
+    """Severities of alerts, in increasing order (also the ``severity`` label Alertmanager routes on)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(AlertSeverity)}
+
+
+class AlertChannel(str, enum.Enum):
+    """Where notifications go; each has a module of that name in ``nethical_otel.alerting.channels``."""
+
+    SLACK = "slack"
+    EMAIL = "email"
+    PAGERDUTY = "pagerduty"
+    DISCORD = "discord"
+    WEBHOOK = "webhook"
+    ALERTMANAGER = "alertmanager"
+    CONSOLE = "console"  # last: the fallback when no other channel is configured
+
+
+class AlertStatus(str, enum.Enum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class DeliveryStatus(str, enum.Enum):
+    """What happened to one alert on one channel, as the history reports it."""
+
+    PENDING = "pending"  # a notification is queued and not yet attempted
+    RETRYING = "retrying"  # attempted, failed for now, will be retried
+    SENT = "sent"
+    FAILED = "failed"  # permanently, with the reason
+    RATE_LIMITED = "rate_limited"  # over a budget: counted into the group's next notification
+    GROUPED = "grouped"  # folded into its group's notification (the "and N more")
+    SILENCED = "silenced"  # matched an active silence
+    SKIPPED = "skipped"  # nothing to say on this channel (a resolve for a channel not told of resolves)
+    OVERFLOW = "overflow"  # its source had too many alert groups open: counted in the source's overflow group
+    DROPPED = "dropped"  # given up without being recorded (the store could not be written): counted and logged
+
+
+# Notifications still to be delivered; their rows are leased to one process.
+ACTIVE_DELIVERY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+# What the history can show (an alert's own status, or a delivery status; dropped ones are never recorded).
+HISTORY_STATUSES = (*AlertStatus, *(status for status in DeliveryStatus if status is not DeliveryStatus.DROPPED))
+
 # The alerting pipeline's own health, on the same /metrics.
 CHANNEL = "channel"
 SEVERITY = "severity"
@@ -242,7 +296,20 @@ ALERT_QUEUE_DEPTH = MetricSpec(
     valid_min=0.0,
     merge=GaugeMerge.SUM,
 )
-ALERT_OUTCOMES = ("sent", "failed", "rate_limited", "grouped", "silenced", "dropped", "retrying", "overflow")
+PEER = "peer"
+ALERT_PEER_UP = MetricSpec(
+    "nethical_alert_peer_up",
+    MetricKind.GAUGE,
+    "Whether the last notification posted to this Alertmanager peer was accepted (1) or not (0), by peer"
+    " (scheme://host:port)",
+    (PEER,),
+    valid_min=0.0,
+    valid_max=1.0,
+    merge=GaugeMerge.MIN,  # a peer is down if any worker's last post to it failed
+)
+# The ``outcome`` values of nethical_alerts_total: every delivery status but the two that are not outcomes.
+ALERT_OUTCOMES = tuple(s for s in DeliveryStatus if s not in (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED))
+NO_CHANNEL = "none"  # the channel label of occurrences dropped before any channel was chosen
 
 # The metrics server's own protection against stalled and hostile clients (see nethical_otel.server).
 SERVER_CLOSE_HEADER_TIMEOUT = "header_timeout"

@@ -9,9 +9,11 @@ channels from a background thread. The running manager is :func:`get_alert_manag
 from __future__ import annotations
 
 from nethical_otel.alerting._component import AlertingComponent
-from nethical_otel.alerting.manager import AlertManager, AlertReceipt
+from nethical_otel.alerting.grouping.buckets import RateLimiter
+from nethical_otel.alerting.grouping.silences import Matcher, Silence
+from nethical_otel.alerting.intake.submissions import AlertReceipt
+from nethical_otel.alerting.manager import AlertManager
 from nethical_otel.alerting.model import Alert, AlertChannel, AlertSeverity, AlertStatus, DeliveryStatus
-from nethical_otel.alerting.routing import Matcher, RateLimiter, Silence
 from nethical_otel.alerting.rules import AlertRules, RuleInputs
 from nethical_otel.config import Config
 from nethical_otel.pipeline import Component, active_telemetry

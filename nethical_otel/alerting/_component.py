@@ -9,10 +9,10 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import SpanProcessor
 
 from nethical_otel.alerting.channels import build_channels
-from nethical_otel.alerting.intake import Intake
+from nethical_otel.alerting.intake.queue import Intake
+from nethical_otel.alerting.intake.span_processor import ThreatSpanProcessor
 from nethical_otel.alerting.manager import AlertManager
 from nethical_otel.alerting.rules import RuleEvaluator, RuleReader
-from nethical_otel.alerting.span_processor import ThreatSpanProcessor
 from nethical_otel.config import Config
 from nethical_otel.pipeline import Component
 
@@ -52,7 +52,8 @@ class AlertingComponent(Component):
         if telemetry.runtime is not None:
             telemetry.runtime.threat_listeners.append(self.span_processor.on_unrecorded_threat)
         if self.rule_reader is not None:
-            evaluator = RuleEvaluator(self.config.rules, self.rule_reader, manager.submit)
+            evaluator = RuleEvaluator(self.config.rules, self.rule_reader.sample, manager.submit)
+            self.rule_reader.wanted = evaluator.wanted
             evaluator.adopt(manager.firing_alerts())
             self.rule_evaluator = evaluator
             leading = [True]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 import hashlib
 import json
@@ -10,26 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class AlertSeverity(str, enum.Enum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-class AlertChannel(str, enum.Enum):
-    SLACK = "slack"
-    EMAIL = "email"
-    PAGERDUTY = "pagerduty"
-    DISCORD = "discord"
-    WEBHOOK = "webhook"
-    ALERTMANAGER = "alertmanager"
-    CONSOLE = "console"
-
-
-class AlertStatus(str, enum.Enum):
-    FIRING = "firing"
-    RESOLVED = "resolved"
+from nethical_otel.semconv import AlertChannel, AlertSeverity, AlertStatus, DeliveryStatus
 
 
 def fingerprint(name: str, labels: Mapping[str, str]) -> str:
@@ -84,21 +64,4 @@ class Notification:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class DeliveryStatus(str, enum.Enum):
-    """What happened to one alert on one channel, as the history reports it."""
-
-    PENDING = "pending"  # a notification is queued and not yet attempted
-    RETRYING = "retrying"  # attempted, failed for now, will be retried
-    SENT = "sent"
-    FAILED = "failed"  # permanently, with the reason
-    RATE_LIMITED = (
-        "rate_limited"  # over the channel's or the alert's budget: counted into the group's next notification
-    )
-    GROUPED = "grouped"  # folded into its group's notification (the "and N more")
-    SILENCED = "silenced"  # matched an active silence
-    SKIPPED = "skipped"  # nothing to say on this channel (e.g. a resolve for a channel that is not told of resolves)
-    OVERFLOW = "overflow"  # its source had too many alert groups open: counted in the source's overflow group
-    DROPPED = "dropped"  # given up without being recorded (the store could not be written): counted and logged
-
-
-SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
+__all__ = ["Alert", "AlertChannel", "AlertSeverity", "AlertStatus", "DeliveryStatus", "Notification", "fingerprint"]

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from nethical_otel._version import __version__
-from nethical_otel.cli import _alert, _demo, _output, _profile
+from nethical_otel.cli import _alert, _demo, _output, _profile, _rules
 from nethical_otel.config import ConfigError
 
 # Each module adds its sub-command with add_parser(subparsers) and sets `handler` on it.
-_COMMANDS = (_demo, _alert, _profile)
+_COMMANDS = (_demo, _alert, _rules, _profile)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,22 +13,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from nethical_otel.semconv import (
+    ACTIVE_DELIVERY_STATUSES,
+    HISTORY_STATUSES,
+    AlertChannel,
+    AlertSeverity,
+    DeliveryStatus,
+)
+
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CHANNELS = ("slack", "email", "pagerduty", "discord", "webhook", "alertmanager", "console")
-_STATUSES = (
-    "firing",
-    "resolved",
-    "pending",
-    "retrying",
-    "sent",
-    "failed",
-    "rate_limited",
-    "grouped",
-    "silenced",
-    "skipped",
-    "overflow",
-)
+_CHANNELS = tuple(channel.value for channel in AlertChannel)
+_STATUSES = tuple(status.value for status in HISTORY_STATUSES)
+_SEVERITIES = tuple(severity.value for severity in AlertSeverity)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -42,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
     test.add_argument(
         "--channel", action="append", choices=_CHANNELS, metavar="C", help="only this channel (repeatable)"
     )
-    test.add_argument("--severity", default="info", choices=("info", "warning", "critical"))
+    test.add_argument("--severity", default=AlertSeverity.INFO.value, choices=_SEVERITIES)
     test.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="wait at most S seconds for results (default 30)"
     )
@@ -52,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
     history.add_argument("--config", default=None, metavar="FILE", help="nethical_otel YAML config")
     history.add_argument("--limit", type=int, default=20, metavar="N", help="at most N alerts (default 20)")
     history.add_argument("--since", default=None, metavar="WHEN", help="e.g. 15m, 2h, 1d, or an ISO 8601 time")
-    history.add_argument("--severity", action="append", choices=("info", "warning", "critical"))
+    history.add_argument("--severity", action="append", choices=_SEVERITIES)
     history.add_argument("--status", choices=_STATUSES, help="alert status or delivery status")
     history.add_argument("--channel", choices=_CHANNELS)
     history.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -115,18 +112,18 @@ def run_test(args: argparse.Namespace) -> int:
     width = max(len(name) for name in states) if states else 0
     for name, (status, reason) in sorted(states.items()):
         detail = f": {_say(reason)}" if reason else ""
-        if status in ("pending", "retrying"):
+        if status in ACTIVE_DELIVERY_STATUSES:
             detail += f" (no result within {args.timeout:g}s; it stays queued and is retried by the next process)"
         print(f"{name:<{width}}  {status}{detail}")
     print(f"history: {_say(manager.store_path)}")
-    return 0 if states and all(status == "sent" for status, _ in states.values()) else 1
+    return 0 if states and all(status == DeliveryStatus.SENT for status, _ in states.values()) else 1
 
 
 def run_history(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from nethical_otel.alerting.location import KEY, resolve_path
-    from nethical_otel.alerting.outbox import MEMORY, HistoryQuery, Store
+    from nethical_otel.alerting.store import MEMORY, HistoryQuery, Store
+    from nethical_otel.alerting.store.location import KEY, resolve_path
     from nethical_otel.config import ConfigError
 
     try:
@@ -145,7 +142,7 @@ def run_history(args: argparse.Namespace) -> int:
         print(f"{KEY}: cannot read the alert store {_say(path)}: {_say(error)}", file=sys.stderr)
         return 2
     try:
-        entries = store.history(
+        entries = store.history.query(
             HistoryQuery(
                 limit=args.limit,
                 since=since,

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from nethical_otel.config._channels import ChannelSettings
 from nethical_otel.config._fields import setting
+from nethical_otel.semconv import AlertChannel, ThreatLevel
 
-THREAT_LEVEL_CHOICES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-CHANNEL_CHOICES = ("slack", "email", "pagerduty", "discord", "webhook", "alertmanager", "console")
+THREAT_LEVEL_CHOICES = tuple(level.value for level in ThreatLevel if level is not ThreatLevel.NONE)
+CHANNEL_CHOICES = tuple(channel.value for channel in AlertChannel)
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,17 @@ class AlertRulesConfig:
     min_cache_hit_rate: float = setting(0.5, minimum=0.0, maximum=1.0, doc="cache hit ratio below this fires")
     enabled: bool = setting(True, doc="evaluate the metric rules")
     evaluation_interval_seconds: float = setting(5.0, minimum=0.05, maximum=3600.0, doc="how often rules run")
-    window_seconds: float = setting(
-        60.0, minimum=0.1, maximum=86400.0, doc="rates and P95 are computed over this sliding window"
+    window_seconds: float | None = setting(
+        None,
+        minimum=0.1,
+        maximum=86400.0,
+        doc="compute every rule's rates and P95 over this window instead of the rule's own (see the rules table)",
     )
-    for_seconds: float = setting(
-        30.0, minimum=0.0, maximum=86400.0, doc="a condition must hold this long before the alert fires"
+    for_seconds: float | None = setting(
+        None,
+        minimum=0.0,
+        maximum=86400.0,
+        doc="every rule's condition must hold this long before it fires, instead of the rule's own `for`",
     )
     min_requests: int = setting(
         10, minimum=1, maximum=1_000_000, doc="rates need at least this many requests (or cache lookups) in the window"
@@ -43,10 +50,14 @@ class AlertingConfig(ChannelSettings):
     rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
     # Where alerts come from.
     threat_alert_level: str = setting(
-        "HIGH", choices=THREAT_LEVEL_CHOICES, doc="detector threats at or above this level raise an alert"
+        ThreatLevel.HIGH.value,
+        choices=THREAT_LEVEL_CHOICES,
+        doc="detector threats at or above this level raise an alert",
     )
     critical_threat_level: str = setting(
-        "CRITICAL", choices=THREAT_LEVEL_CHOICES, doc="threat alerts at or above this level are CRITICAL, else WARNING"
+        ThreatLevel.CRITICAL.value,
+        choices=THREAT_LEVEL_CHOICES,
+        doc="threat alerts at or above this level are CRITICAL, else WARNING",
     )
     event_resolve_after_seconds: float = setting(
         300.0,
@@ -55,7 +66,9 @@ class AlertingConfig(ChannelSettings):
         doc="threat alerts and send_alert alerts are events: they end this long after they happen",
     )
     default_channels: tuple[str, ...] = setting(
-        default_factory=tuple, doc="channels for threat and rule alerts; empty means every configured channel"
+        default_factory=tuple,
+        choices=CHANNEL_CHOICES,
+        doc="channels for threat and rule alerts; empty means every configured channel",
     )
     # Grouping and flood control.
     group_wait_seconds: float = setting(

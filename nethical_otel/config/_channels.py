@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nethical_otel.config._fields import Secret, hide_url_credentials, setting
+from nethical_otel.semconv import AlertSeverity
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-SEVERITY_NAMES = ("info", "warning", "critical")
+SEVERITY_NAMES = tuple(severity.value for severity in AlertSeverity)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class ChannelSettings:
         default_factory=tuple, doc="Discord user ids pinged on alerts at or above mention_severity"
     )
     mention_severity: str = setting(
-        "critical", choices=SEVERITY_NAMES, doc="lowest severity of a firing alert that gets the configured mentions"
+        AlertSeverity.CRITICAL.value,
+        choices=SEVERITY_NAMES,
+        doc="lowest severity of a firing alert that gets the configured mentions",
     )
     pagerduty_api_key: Secret | None = setting(None, doc="PagerDuty Events API v2 routing key (32 characters)")
     pagerduty_events_url: str = setting(PAGERDUTY_EVENTS_URL, url=True, doc="PagerDuty Events API v2 endpoint")
@@ -58,11 +61,23 @@ class ChannelSettings:
     webhook_max_body_bytes: int = setting(
         262_144, minimum=4096, maximum=16 * 2**20, doc="webhook bodies above this get their values cut until they fit"
     )
-    alertmanager_url: str | None = setting(
-        None, url=True, doc="Alertmanager base URL, e.g. http://alertmanager:9093 (credentials in it are hidden)"
+    alertmanager_url: tuple[str, ...] = setting(
+        default_factory=tuple,
+        url=True,
+        doc="Alertmanager base URL, e.g. http://alertmanager:9093, or a list of the peers of an Alertmanager"
+        " cluster: each notification is posted to every peer (credentials in them are hidden)",
+    )
+    alertmanager_peer_attempts: int = setting(
+        3,
+        minimum=1,
+        maximum=10,
+        doc="attempts per Alertmanager peer within one delivery (0.5 s apart, doubling); a notification is"
+        " delivered once one peer accepts it",
     )
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     request_timeout_seconds: float = setting(10.0, minimum=0.1, maximum=300.0, doc="per-request timeout")
 
     def __post_init__(self) -> None:
+        if isinstance(self.alertmanager_url, str):  # one URL, as before clusters: a cluster of one
+            object.__setattr__(self, "alertmanager_url", (self.alertmanager_url,))
         hide_url_credentials(self)

@@ -82,6 +82,8 @@ def hide_url_credentials(section: Any) -> None:
             value = getattr(section, field.name)
             if isinstance(value, str) and not isinstance(value, Url):
                 object.__setattr__(section, field.name, Url(value))
+            elif isinstance(value, tuple):  # a list of URLs (the peers of a cluster)
+                object.__setattr__(section, field.name, tuple(Url(item) for item in value))
 
 
 def setting(

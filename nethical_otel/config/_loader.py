@@ -156,9 +156,14 @@ class _Walker:
         value = self._convert(hint, raw, path, secret=_contains_secret(hint), enabled=enabled)
         if value is _MISSING:
             return value
-        if fld.metadata.get("url") and isinstance(value, str) and not _is_http_url(value):
-            self._issue(path, f"{redact_url(value)!r} is not an absolute http:// or https:// URL with a host")
-            return _MISSING
+        if fld.metadata.get("url"):
+            listed = isinstance(value, tuple) and not isinstance(raw, str)  # one URL given as such: no index
+            urls = [(f"{path}[{i}]", v) for i, v in enumerate(value)] if listed else [(path, v) for v in _items(value)]
+            wrong = [(where, url) for where, url in urls if isinstance(url, str) and not _is_http_url(url)]
+            for where, url in wrong:
+                self._issue(where, f"{redact_url(url)!r} is not an absolute http:// or https:// URL with a host")
+            if wrong:
+                return _MISSING
         return self._check_limits(fld, value, path)
 
     # Conversion -----------------------------------------------------------------------------------
@@ -249,6 +254,12 @@ class _Walker:
         if choices and isinstance(value, str) and value not in choices:
             self._issue(path, f"{_shown(value)} is not one of {', '.join(choices)}")
             return _MISSING
+        if choices and isinstance(value, tuple):  # a list of names: each one is checked
+            wrong = [(index, item) for index, item in enumerate(value) if item not in choices]
+            for index, item in wrong:
+                self._issue(f"{path}[{index}]", f"{_shown(item)} is not one of {', '.join(choices)}")
+            if wrong:
+                return _MISSING
         return value
 
     # Interpolation --------------------------------------------------------------------------------
@@ -295,6 +306,10 @@ class _Walker:
 _INVALID_UNICODE = (
     "is not valid Unicode text (it holds a lone surrogate, as undecodable bytes in an environment variable do)"
 )
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _is_http_url(value: str) -> bool:

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from nethical_otel.alerting import AlertSeverity
-from nethical_otel.alerting._values import MESSAGE_LIMIT, METADATA_VALUE_LIMIT, TITLE_LIMIT
 from nethical_otel.alerting.channels._text import body_text, one_line
+from nethical_otel.alerting.intake.values import MESSAGE_LIMIT, METADATA_VALUE_LIMIT, TITLE_LIMIT
 from tests._support.alerting import running, settled, verify_standard_webhook, wait_for_history
 from tests._support.emulators.alerts import HOSTILE
 from tests._support.recorder import RecordingServer

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nethical_otel.alerting import AlertChannel, AlertManager, AlertSeverity
+from nethical_otel.alerting import AlertChannel, AlertManager, AlertSeverity, DeliveryStatus
 from nethical_otel.config import ConfigError
 from tests._support.alerting import running, settings, settled, statuses, verify_standard_webhook, wait_for_history
 from tests._support.recorder import RecordingServer, Reply
@@ -175,3 +175,18 @@ def test_shutdown_reports_counted_occurrences_at_once_instead_of_leaving_them_be
         receiver.wait_for(1, "/hook")
     final = receiver.wait_for(2, "/hook")[1].json()
     assert final["occurrences"] == 3 and final["notification_reason"] == "repeat interval elapsed"
+
+
+def test_history_filters_take_names_or_enums_and_the_history_stays_readable_after_shutdown(tmp_path, receiver):
+    with running(tmp_path, webhook_url=f"{receiver.url}/hook") as manager:
+        manager.send_alert_sync("disk", "m", "warning")
+        manager.send_alert_sync("breach", "m", AlertSeverity.CRITICAL, ["webhook", "slack"])  # slack: unconfigured
+        wait_for_history(manager, lambda h: len(h) == 2 and settled(h))
+        titles = lambda **query: [e["title"] for e in manager.get_alert_history(**query)]  # noqa: E731
+        assert titles(severity="critical") == titles(severity=[AlertSeverity.CRITICAL]) == ["breach"]
+        assert titles(status=DeliveryStatus.FAILED) == titles(status="failed") == ["breach"]
+        assert titles(channel=AlertChannel.SLACK) == ["breach"] and titles(status="firing") == ["disk", "breach"]
+    assert manager.store_path == str(tmp_path / "alerts.sqlite3")
+    assert [e["title"] for e in manager.get_alert_history()] == ["disk", "breach"]  # read from the file itself
+    assert manager.send_alert_sync("late", "m", "info") is None
+    assert manager.clear_history() == 2 and manager.get_alert_history() == []

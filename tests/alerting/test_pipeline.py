@@ -51,7 +51,7 @@ def test_self_metrics_are_on_the_pipelines_metrics_without_secrets(tmp_path):
             manager = get_alert_manager()
             assert manager is not None
             wait_for_history(manager, lambda h: sum(e["occurrences"] for e in h) == 3 and settled(h))
-            time.sleep(0.3)  # one more tick for the queue gauge
+            assert manager.flush(10)  # runs the upkeep once more: the queue gauge is set
             exposition = cap.exposition()
     assert 'nethical_alerts_total{channel="webhook",outcome="sent",severity="critical"} 1.0' in exposition
     assert 'nethical_alerts_total{channel="webhook",outcome="grouped",severity="critical"} 2.0' in exposition

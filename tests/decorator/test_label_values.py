@@ -9,8 +9,8 @@ import pytest
 
 from nethical_otel import instrument_detector
 from nethical_otel.alerting import get_alert_manager
-from nethical_otel.alerting.intake import RawThreat
-from nethical_otel.alerting.spool import Spool
+from nethical_otel.alerting.engine.spool import Spool
+from nethical_otel.alerting.intake.queue import RawThreat
 from nethical_otel.config import ConfigError, load_config
 from nethical_otel.monitoring import get_prometheus_metrics
 from tests._support.alerting import settings, settled, wait_for_history

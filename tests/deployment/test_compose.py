@@ -32,6 +32,10 @@ REPO_CONFIGS = {
         ("collector/alertmanager.yml", "/etc/alertmanager/alertmanager.yml", "command"),
         ("collector/alertmanager-entrypoint.sh", "/etc/alertmanager/entrypoint.sh", "entrypoint"),
     ],
+    "alertmanager-2": [
+        ("collector/alertmanager.yml", "/etc/alertmanager/alertmanager.yml", "command"),
+        ("collector/alertmanager-entrypoint.sh", "/etc/alertmanager/entrypoint.sh", "entrypoint"),
+    ],
     "grafana": [
         ("grafana/provisioning/datasources", "/etc/grafana/provisioning/datasources", "image default"),
         ("grafana/provisioning/dashboards", "/etc/grafana/provisioning/dashboards", "image default"),
@@ -43,6 +47,7 @@ STATE = {
     "nethical": "/var/lib/nethical",
     "prometheus": "/prometheus",
     "alertmanager": "/alertmanager",
+    "alertmanager-2": "/alertmanager",
     "grafana": "/var/lib/grafana",
     "pyroscope": "/data",
 }
@@ -71,6 +76,7 @@ def test_docker_compose_v2_accepts_the_file(compose_command):
         "otel-collector",
         "prometheus",
         "alertmanager",
+        "alertmanager-2",
         "grafana",
         "pyroscope",
         "jaeger",
@@ -141,7 +147,7 @@ def test_published_ports_are_unique_loopback_only_and_keep_the_original_urls(ser
     for name, port in ORIGINAL_PORTS.items():
         assert published.get(port) == name, f"the original URL :{port} is not {name}"
     # Only what a person or a host-side app needs: UIs, the app's metrics, and OTLP in.
-    assert set(published) == {3000, 9090, 9091, 9093, 4040, 16686, 4317, 4318}
+    assert set(published) == {3000, 9090, 9091, 9093, 9095, 4040, 16686, 4317, 4318}
 
 
 def test_prometheus_keeps_the_exemplars_it_scrapes(services):
@@ -197,5 +203,18 @@ def test_no_secret_is_written_into_the_compose_file(services):
     for name, value in assignments:
         assert value.strip().startswith("${"), f"{name} is not taken from the environment: {value}"
     # Unset on this machine, so they must come out empty, not with a default baked in.
-    environment = services["alertmanager"]["environment"]
-    assert environment == {"SLACK_WEBHOOK_URL": "", "PAGERDUTY_ROUTING_KEY": ""}
+    for peer in ("alertmanager", "alertmanager-2"):
+        assert services[peer]["environment"] == {"SLACK_WEBHOOK_URL": "", "PAGERDUTY_ROUTING_KEY": ""}
+
+
+def test_the_two_alertmanagers_are_one_gossip_cluster_with_their_own_state(services):
+    first, second = services["alertmanager"], services["alertmanager-2"]
+    for peer, other in ((first, second), (second, first)):
+        assert "--cluster.listen-address=0.0.0.0:9094" in peer["command"]
+        assert [c for c in peer["command"] if c.startswith("--cluster.peer=")] == [
+            f"--cluster.peer={'alertmanager' if other is first else 'alertmanager-2'}:9094"
+        ]
+        assert not [p for p in peer.get("ports", []) if int(p["target"]) == 9094]  # gossip stays inside
+    assert first["image"] == second["image"] and first["entrypoint"] == second["entrypoint"]
+    depends = services["prometheus"]["depends_on"]
+    assert {"alertmanager", "alertmanager-2"} <= set(depends)

@@ -30,10 +30,11 @@ def test_the_app_serves_metrics_on_the_port_prometheus_scrapes(app_config, servi
     assert {int(p["target"]) for p in services["nethical"]["ports"]} == {port}
 
 
-def test_alerts_go_to_alertmanager_and_the_metric_rules_run_in_prometheus(app_config, services):
-    host, port = host_port(app_config.alerting.alertmanager_url or "")
-    assert host == "alertmanager" and host in services
-    assert f"http://127.0.0.1:{port}/-/ready" in services["alertmanager"]["healthcheck"]["test"]
+def test_fleet_mode_alerts_go_to_every_alertmanager_peer_and_the_metric_rules_run_in_prometheus(app_config, services):
+    peers = [host_port(url) for url in app_config.alerting.alertmanager_url]
+    assert [host for host, _ in peers] == ["alertmanager", "alertmanager-2"]
+    for host, port in peers:
+        assert f"http://127.0.0.1:{port}/-/ready" in services[host]["healthcheck"]["test"]
     assert app_config.alerting.enabled
     assert not app_config.alerting.rules.enabled  # collector/alert-rules.yml evaluates them over every instance
 

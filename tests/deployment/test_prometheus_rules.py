@@ -1,15 +1,14 @@
 """collector/prometheus.yml and the alert rules, checked by the real promtool (Debian's prometheus
 package): the configuration as shipped (container host names and all), the rules, and their unit tests.
-The thresholds must be the SDK's defaults, and every rule must be tested firing and not firing."""
+The rule files are the export of the SDK's rule table, and every rule is tested firing and not firing."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 
-import pytest
-
-from nethical_otel.config import AlertRulesConfig
+from nethical_otel.alerting.rules import RULES
+from nethical_otel.alerting.rules.export import prometheus
+from nethical_otel.cli import main
 from tests._support.deployment import (
     ALERT_RULES,
     ALERT_RULES_TESTS,
@@ -18,22 +17,22 @@ from tests._support.deployment import (
     load_yaml,
 )
 
-DEFAULTS = AlertRulesConfig()
-# Each rule's comparison, and the SDK default it must use. Latency: the SDK's threshold is in
-# milliseconds, the histogram in seconds.
-THRESHOLDS = {
-    "NethicalHighLatency": (">", DEFAULTS.high_latency_threshold_ms / 1000.0),
-    "NethicalHighThreatRate": (">", DEFAULTS.high_threat_rate_threshold),
-    "NethicalHighErrorRate": (">", DEFAULTS.high_error_rate_threshold),
-    "NethicalLowCacheHitRate": ("<", DEFAULTS.min_cache_hit_rate),
-    "NethicalDetectorDown": ("==", 0.0),
-    "NethicalAlertDeliveryFailing": (">", 0.0),
-}
-_TRAILING_COMPARISON = re.compile(r"(>|<|==)\s*([0-9.]+)\s*$")
-
 
 def promtool(binary: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([binary, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_shipped_rules_and_their_tests_are_the_export_of_the_rule_table():
+    exported = prometheus()
+    assert ALERT_RULES.read_text(encoding="utf-8") == exported.rules, "run: nethical-otel rules export " + (
+        "--format prometheus --output collector/alert-rules.yml"
+    )
+    assert ALERT_RULES_TESTS.read_text(encoding="utf-8") == exported.tests
+
+
+def test_the_export_command_with_check_agrees_with_the_shipped_files(monkeypatch):
+    monkeypatch.delenv("NETHICAL_OTEL_CONFIG", raising=False)
+    assert main(["rules", "export", "--format", "prometheus", "--output", str(ALERT_RULES), "--check"]) == 0
 
 
 def test_promtool_accepts_the_prometheus_config_as_shipped(promtool_binary):
@@ -41,13 +40,13 @@ def test_promtool_accepts_the_prometheus_config_as_shipped(promtool_binary):
     assert result.returncode == 0, result.stdout + result.stderr
     # It also loads the rule files the config names, relative to the config's directory.
     assert f"Checking {ALERT_RULES}" in result.stdout
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert f"SUCCESS: {len(RULES)} rules found" in result.stdout
 
 
 def test_promtool_accepts_the_rules(promtool_binary):
     result = promtool(promtool_binary, "check", "rules", str(ALERT_RULES))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert f"SUCCESS: {len(RULES)} rules found" in result.stdout
 
 
 def test_promtool_unit_tests_of_every_rule_pass(promtool_binary):
@@ -56,24 +55,12 @@ def test_promtool_unit_tests_of_every_rule_pass(promtool_binary):
     assert "SUCCESS" in result.stdout
 
 
-def test_the_rules_are_the_six_predefined_alerts():
-    assert set(alert_rules()) == set(THRESHOLDS)
-
-
-@pytest.mark.parametrize("alert", sorted(THRESHOLDS))
-def test_each_threshold_is_the_sdk_default(alert):
-    expr = alert_rules()[alert]["expr"]
-    # The delivery-failing rule has two branches, each compared with the same threshold.
-    for branch in re.split(r"\n\s*or\s*\n", expr.strip()):
-        match = _TRAILING_COMPARISON.search(branch.strip())
-        assert match is not None, f"{alert}: no trailing comparison in {branch!r}"
-        assert (match.group(1), float(match.group(2))) == THRESHOLDS[alert], alert
-
-
-def test_every_rule_has_a_routable_severity_and_a_summary():
-    for name, rule in alert_rules().items():
-        assert rule["labels"]["severity"] in ("critical", "warning", "info"), name
-        assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
+def test_the_rules_are_the_tables_with_its_names_severities_and_durations():
+    shipped = alert_rules()
+    assert list(shipped) == [rule.alertname for rule in RULES]
+    for rule in RULES:
+        assert shipped[rule.alertname]["labels"] == {"severity": rule.severity.value}
+    assert shipped["NethicalLowCacheHitRate"]["for"] == "10m" and shipped["NethicalDetectorDown"]["for"] == "1m"
 
 
 def test_every_rule_is_unit_tested_firing_and_not_firing():
@@ -85,8 +72,8 @@ def test_every_rule_is_unit_tested_firing_and_not_firing():
     assert silent == set(alert_rules()), "rules never tested staying quiet"
 
 
-def test_prometheus_sends_alerts_to_the_stacks_alertmanager():
+def test_prometheus_sends_alerts_to_every_peer_of_the_stacks_alertmanager_cluster():
     config = load_yaml(PROMETHEUS_CONFIG)
     (alertmanagers,) = config["alerting"]["alertmanagers"]
-    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+    assert alertmanagers["static_configs"] == [{"targets": ["alertmanager:9093", "alertmanager-2:9093"]}]
     assert config["rule_files"] == [ALERT_RULES.name]

@@ -4,11 +4,11 @@ One workload feeds everything, as in the stack: the demo app runs with config/de
 service endpoints pointed at local processes the way docker-compose.yml points them at services:
 
   demo --/metrics--> Prometheus (collector/prometheus.yml, jobs "nethical" and "alertmanager")
-   |                     \\--rules (collector/alert-rules.yml)--> Alertmanager (collector/alertmanager.yml,
-   |                                                            started by its entrypoint) --> webhook
+   |                     \\--rules (collector/alert-rules.yml)--> two Alertmanager peers gossiping as one
+   |                                 cluster (collector/alertmanager.yml, started by its entrypoint) --> webhook
    |--OTLP--> rotel (the collector hop) --> VictoriaMetrics (PromQL, OTLP with Prometheus naming)
    |                                    \\--> trace sink
-   |--alerts--> the same Alertmanager;  --profiles--> a Pyroscope recorder
+   |--alerts--> both peers of the same cluster (fleet mode);  --profiles--> a Pyroscope recorder
 
 Stand-ins, and why: rotel for otelcol-contrib and VictoriaMetrics for "Prometheus scraping the
 collector's prometheus exporter" (neither otelcol nor an OTLP-enabled Prometheus installs here;
@@ -34,7 +34,7 @@ import pytest
 import yaml
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests._support.alertmanager import AlertmanagerServer
+from tests._support.alertmanager import AlertmanagerServer, cluster
 from tests._support.binaries import require_binary
 from tests._support.compose import COMPOSE_FILE
 from tests._support.demo import DemoProcess
@@ -86,7 +86,7 @@ NETHICAL_QUERIES = [query for query in DASHBOARD_QUERIES if "nethical_" in query
 class Stack:
     prometheus: PrometheusServer
     victoria: VictoriaMetricsServer
-    alertmanager: AlertmanagerServer
+    alertmanagers: list[AlertmanagerServer]  # the peers of one cluster
     chat: RecordingServer
     traces: RecordingServer
     pyroscope: RecordingServer
@@ -157,18 +157,14 @@ def stack(tmp_path_factory, prometheus_binary, alertmanager_binary) -> Iterator[
         )
         running.enter_context(rotel)
         secrets = workdir / "alertmanager-secrets"
-        alertmanager = AlertmanagerServer(
-            str(ALERTMANAGER_ENTRYPOINT),
-            workdir,
-            ALERTMANAGER_CONFIG.read_text(encoding="utf-8").replace("/run/alertmanager-secrets", str(secrets)),
-        )
+        config = ALERTMANAGER_CONFIG.read_text(encoding="utf-8").replace("/run/alertmanager-secrets", str(secrets))
         # Started through collector/alertmanager-entrypoint.sh, which reads these (the child inherits them).
         with pytest.MonkeyPatch.context() as environment:
             environment.setenv("ALERTMANAGER_BINARY", alertmanager_binary)
             environment.setenv("ALERTMANAGER_SECRETS_DIR", str(secrets))
             environment.setenv("SLACK_WEBHOOK_URL", f"{chat.url}/slack")
             environment.setenv("PAGERDUTY_ROUTING_KEY", "")
-            running.enter_context(alertmanager)
+            peers = running.enter_context(cluster(str(ALERTMANAGER_ENTRYPOINT), workdir, config))
         demo = DemoProcess(
             workdir,
             duration=WORKLOAD_SECONDS,
@@ -180,12 +176,17 @@ def stack(tmp_path_factory, prometheus_binary, alertmanager_binary) -> Iterator[
                 "NETHICAL_ENVIRONMENT": "test",
                 "NETHICAL_OTLP_ENDPOINT": rotel.otlp_http_url,
                 "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-                "ALERTMANAGER_URL": alertmanager.url,
+                "ALERTMANAGER_URL": peers[0].url,
+                "ALERTMANAGER_URL_2": peers[1].url,
                 "PYROSCOPE_SERVER_ADDRESS": pyroscope.url,
                 "NETHICAL_ALERT_STORAGE": str(workdir / "alerts.sqlite"),
             },
         )
-        local = {"nethical:9091": f"127.0.0.1:{demo.port}", "alertmanager:9093": f"127.0.0.1:{alertmanager.port}"}
+        local = {
+            "nethical:9091": f"127.0.0.1:{demo.port}",
+            "alertmanager:9093": f"127.0.0.1:{peers[0].port}",
+            "alertmanager-2:9093": f"127.0.0.1:{peers[1].port}",
+        }
         prometheus = PrometheusServer(
             prometheus_binary,
             workdir,
@@ -199,9 +200,7 @@ def stack(tmp_path_factory, prometheus_binary, alertmanager_binary) -> Iterator[
         total = float(sum(row["count"] for row in summary["requests"]))
         for server, job in ((prometheus, JOB_DIRECT), (victoria, JOB_COLLECTOR)):
             wait_until(lambda s=server, j=job: _total_requests(s, j) == total, 30, f"final counts of {job}")
-        yield Stack(
-            prometheus, victoria, alertmanager, chat, traces, pyroscope, summary, workload_end - 2.0, time.time()
-        )
+        yield Stack(prometheus, victoria, peers, chat, traces, pyroscope, summary, workload_end - 2.0, time.time())
 
 
 # Expanding the dashboards' variables as Grafana would ------------------------------------------------
@@ -366,7 +365,7 @@ def test_a_firing_rule_reaches_the_webhook_through_alertmanager(stack):
         ]
 
     wait_until(lambda: bool(error_rate_messages()), 90, "NethicalHighErrorRate in the Slack-format webhook")
-    held = [a for a in stack.alertmanager.alerts() if a["labels"]["alertname"] == "NethicalHighErrorRate"]
+    held = [a for a in stack.alertmanagers[0].alerts() if a["labels"]["alertname"] == "NethicalHighErrorRate"]
     assert held, "Alertmanager does not hold the alert"
     for alert in held:
         assert alert["labels"]["severity"] == "warning"
@@ -376,17 +375,22 @@ def test_a_firing_rule_reaches_the_webhook_through_alertmanager(stack):
     assert any(detector in message["title"] for message in error_rate_messages() for detector in detectors)
 
 
-def test_the_apps_own_alerts_reach_the_same_alertmanager(stack):
-    def from_the_app() -> list[dict[str, Any]]:
-        return [a for a in stack.alertmanager.alerts() if "stack" not in a["labels"]]
+def test_the_apps_own_alerts_reach_every_peer_of_the_same_alertmanager_cluster(stack):
+    def from_the_app(peer: AlertmanagerServer) -> set[str]:
+        return {a["fingerprint"] for a in peer.alerts() if "stack" not in a["labels"]}
 
-    wait_until(lambda: bool(from_the_app()), 30, "an alert the app sent to Alertmanager itself")
-    for alert in from_the_app():
+    first, second = stack.alertmanagers
+    wait_until(lambda: bool(from_the_app(first)), 30, "an alert the app sent to Alertmanager itself")
+    wait_until(lambda: from_the_app(first) <= from_the_app(second), 30, "the same alerts on the other peer")
+    for alert in first.alerts():
         assert alert["labels"]["severity"] in ("critical", "warning", "info")
     sent = stack.prometheus.query(
         f'nethical_alerts_total{{job="{JOB_DIRECT}", channel="alertmanager", outcome="sent"}}'
     )
     assert sent and sum(row["value"] for row in sent) > 0
+    # Both peers accepted the app's last post: each shows as up in the app's self-metrics.
+    up = stack.prometheus.query(f'nethical_alert_peer_up{{job="{JOB_DIRECT}"}}')
+    assert {row["metric"]["peer"]: row["value"] for row in up} == {peer.url: 1.0 for peer in stack.alertmanagers}
 
 
 def test_profiles_reach_pyroscope(stack):

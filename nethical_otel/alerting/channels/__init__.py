@@ -1,8 +1,13 @@
-"""Channels: one module per destination, each exposing ``from_settings(settings) -> Channel | None``."""
+"""Channels: one module per destination, named after its :class:`AlertChannel` value, each exposing
+``from_settings(settings) -> Channel | None``. Adding a channel is adding an enum member and its module."""
 
 from __future__ import annotations
 
-from nethical_otel.alerting.channels import alertmanager, console, discord, email, pagerduty, slack, webhook
+import importlib
+from collections.abc import Callable
+from typing import cast
+
+from nethical_otel.alerting.channels import console
 from nethical_otel.alerting.channels._base import (
     Channel,
     Delivery,
@@ -14,8 +19,16 @@ from nethical_otel.alerting.channels._base import (
 from nethical_otel.alerting.model import AlertChannel
 from nethical_otel.config import ChannelSettings
 
-# In the order their settings are documented; the console comes last because it is the fallback.
-_MODULES = (slack, email, pagerduty, discord, webhook, alertmanager, console)
+Factory = Callable[[ChannelSettings], "Channel | None"]
+
+
+def _factory(kind: AlertChannel) -> Factory:
+    module = importlib.import_module(f"{__name__}.{kind.value}")
+    return cast(Factory, module.from_settings)
+
+
+# In the enum's order (the order their settings are documented); the console comes last: it is the fallback.
+_FACTORIES = tuple(_factory(kind) for kind in AlertChannel)
 
 
 def build_channels(settings: ChannelSettings) -> dict[AlertChannel, Channel]:
@@ -24,8 +37,8 @@ def build_channels(settings: ChannelSettings) -> dict[AlertChannel, Channel]:
     Raises :class:`~nethical_otel.config.ConfigError` naming the key of an invalid setting.
     """
     built: dict[AlertChannel, Channel] = {}
-    for module in _MODULES:
-        channel = module.from_settings(settings)
+    for from_settings in _FACTORIES:
+        channel = from_settings(settings)
         if channel is not None:
             built[channel.kind] = channel
     if not built:

@@ -36,6 +36,8 @@ class Delivery:
     reason: str = ""  # never contains a secret
     retry_after: float | None = None  # seconds, with RETRY_AFTER
     status: int | None = None  # HTTP status or SMTP reply code, when there was one
+    # Per peer of a cluster posted to (Alertmanager HA): its name (scheme://host:port) and whether it accepted.
+    peers: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class Channel(abc.ABC):
     async def deliver(self, notification: Notification, session: aiohttp.ClientSession) -> Delivery:
         """Attempt one delivery. Must not raise for delivery failures: return ``RETRY`` or ``FAILED``."""
 
+    @property
+    def attempt_limit(self) -> float:
+        """The longest one :meth:`deliver` may take by the channel's own timeouts; the dispatcher cuts it
+        off a little later."""
+        return 30.0
+
     def __repr__(self) -> str:  # secrets live in channel settings: never show them
         return f"<{type(self).__name__}>"
 
@@ -81,8 +89,15 @@ class HttpChannel(Channel):
     def classify(self, response: HttpResponse) -> Delivery:
         """What the service's answer means."""
 
+    @property
+    def attempt_limit(self) -> float:
+        return self.timeout_seconds
+
     async def deliver(self, notification: Notification, session: aiohttp.ClientSession) -> Delivery:
-        request = self.render(notification)
+        return await self.send(self.render(notification), session)
+
+    async def send(self, request: HttpRequest, session: aiohttp.ClientSession) -> Delivery:
+        """Send ``request`` and classify the answer; a timeout or connection error is a ``RETRY``."""
         try:
             async with session.request(
                 request.method,

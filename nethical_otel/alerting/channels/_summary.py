@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from nethical_otel.alerting.model import SEVERITY_RANK, AlertSeverity, AlertStatus, Notification
+from nethical_otel.alerting.model import AlertSeverity, AlertStatus, Notification
 
 # Slack's attachment colours ("danger" red, amber, blue; "good" green once resolved), used by email too.
 COLOURS = {AlertSeverity.CRITICAL: "#D00000", AlertSeverity.WARNING: "#E8A317", AlertSeverity.INFO: "#439FE0"}
@@ -56,7 +56,7 @@ def footer(notification: Notification) -> str:
 def wants_mentions(notification: Notification, minimum: AlertSeverity) -> bool:
     """Deliberate mentions go out for firing alerts at or above ``minimum``, never for resolved ones."""
     alert = notification.alert
-    return alert.status is AlertStatus.FIRING and SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[minimum]
+    return alert.status is AlertStatus.FIRING and alert.severity.rank >= minimum.rank
 
 
 def event_time(notification: Notification) -> float:

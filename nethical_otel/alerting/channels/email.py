@@ -77,6 +77,12 @@ class EmailChannel(Channel):
         self.timeout_seconds = timeout_seconds
         self._hello = socket.getfqdn()
 
+    @property
+    def attempt_limit(self) -> float:
+        # The timeout covers each step of a conversation of up to eight (connect, EHLO, STARTTLS, EHLO, AUTH,
+        # MAIL, RCPT, DATA).
+        return self.timeout_seconds * 8
+
     # The message --------------------------------------------------------------------------------------
     def message(self, notification: Notification) -> EmailMessage:
         notification = safe_notification(notification)

@@ -41,7 +41,7 @@ from nethical_otel.alerting.channels._base import Delivery, HttpChannel, HttpReq
 from nethical_otel.alerting.channels._http import by_status, retry_after
 from nethical_otel.alerting.channels._settings import checked_url, invalid
 from nethical_otel.alerting.channels._text import fit, safe_notification
-from nethical_otel.alerting.model import AlertChannel, AlertStatus, Notification
+from nethical_otel.alerting.model import AlertChannel, Notification
 from nethical_otel.config import ChannelSettings, Secret
 
 RECEIVER = "nethical-otel"
@@ -102,7 +102,7 @@ def payload(notification: Notification, limit: int | None = None) -> dict[str, A
     return {
         "version": "4",
         "receiver": RECEIVER,
-        "status": "resolved" if alert.status is AlertStatus.RESOLVED else "firing",
+        "status": alert.status.value,
         "groupKey": alert.fingerprint,
         "truncatedAlerts": 0,
         "notification_reason": notification.reason,

@@ -13,10 +13,12 @@ import pytest
 
 from nethical_otel.alerting.channels import alertmanager
 from nethical_otel.alerting.channels._base import HttpResponse, Outcome
+from nethical_otel.alerting.channels.alertmanager import peer_name
 from nethical_otel.alerting.model import AlertChannel, AlertSeverity
 from nethical_otel.config import ConfigError, load_config
 from tests._support.alertmanager import AlertmanagerServer
 from tests._support.emulators.alerts import HOSTILE, deliver, make_alert, make_notification, resolved
+from tests._support.net import closed_port
 from tests._support.recorder import RecordingServer, Reply
 
 pytestmark = pytest.mark.integration
@@ -44,7 +46,7 @@ def am(alertmanager_binary, tmp_path_factory, webhook):
         yield server
 
 
-def channel_for(url: str, **settings) -> alertmanager.AlertmanagerChannel:
+def channel_for(url: str | list[str], **settings) -> alertmanager.AlertmanagerChannel:
     channel = alertmanager.from_settings(load_config({"alerting": {"alertmanager_url": url, **settings}}).alerting)
     assert channel is not None
     return channel
@@ -190,3 +192,52 @@ def test_credentials_a_service_echoes_back_are_masked_in_the_stored_reason():
     assert delivery.outcome is Outcome.FAILED and delivery.reason.startswith("HTTP 400: refused")
     for secret in ("s3cret", "YWxpY2U6czNjcmV0LXBhc3M", "eyJhbGciOiJIUzI1NiJ9"):
         assert secret not in delivery.reason, delivery.reason
+
+
+# A cluster: every alert posted to every peer ----------------------------------------------------------
+async def test_each_alert_goes_to_every_peer_and_one_accepting_peer_delivers_it(am, webhook):
+    dead = f"http://127.0.0.1:{closed_port()}"
+    channel = channel_for([dead, am.url], alertmanager_peer_attempts=2)
+    alert = make_alert(name="NethicalClusterCheck", labels={"detector_type": "pi"})
+    started = time.monotonic()
+    result = await deliver(channel, make_notification(alert, AlertChannel.ALERTMANAGER))
+    assert result.outcome is Outcome.SENT
+    assert result.peers == ((peer_name(dead), False), (peer_name(am.url), True))
+    assert time.monotonic() - started >= 0.5  # the dead peer was tried twice, 0.5 s apart
+    assert len(held(am, "NethicalClusterCheck")) == 1
+
+
+async def test_a_peer_that_fails_for_now_is_tried_again_within_the_delivery():
+    with RecordingServer() as flaky, RecordingServer() as steady:
+        flaky.script = [Reply(503), Reply(200)]
+        channel = channel_for([flaky.url, steady.url])
+        result = await deliver(channel, make_notification(make_alert(), AlertChannel.ALERTMANAGER))
+        assert result.outcome is Outcome.SENT and all(accepted for _, accepted in result.peers)
+        assert len(flaky.received()) == 2 and len(steady.received()) == 1
+        assert flaky.received()[1].body == steady.received()[0].body  # the same alert to every peer
+
+
+async def test_without_an_accepting_peer_the_reason_names_each_peer_and_never_a_credential():
+    with RecordingServer(default=Reply(400, b"bad alert")) as refusing, RecordingServer(default=Reply(500)) as broken:
+        secret = refusing.url.replace("http://", "http://alice:s3cret@")
+        channel = channel_for([secret, broken.url], alertmanager_peer_attempts=1)
+        result = await deliver(channel, make_notification(make_alert(), AlertChannel.ALERTMANAGER))
+        assert result.outcome is Outcome.RETRY  # a peer may recover: the dispatcher tries again
+        assert result.reason == (
+            f"no peer accepted ({peer_name(refusing.url)}: HTTP 400: bad alert; {peer_name(broken.url)}: HTTP 500)"
+        )
+        assert "s3cret" not in result.reason and "alice" not in result.reason
+        broken.default = Reply(422, b"unprocessable")
+        refused = await deliver(channel, make_notification(make_alert(), AlertChannel.ALERTMANAGER))
+        assert refused.outcome is Outcome.FAILED  # every peer refused it for good
+
+
+def test_peers_are_one_url_or_a_list_checked_one_by_one():
+    assert channel_for("http://127.0.0.1:9093").peers == ("http://127.0.0.1:9093",)
+    pair = channel_for(["http://127.0.0.1:9093/", "https://alertmanager-1.example"])
+    assert pair.peers == ("http://127.0.0.1:9093", "https://alertmanager-1.example:443")
+    with pytest.raises(ConfigError) as raised:
+        channel_for(["http://127.0.0.1:9093", "ftp://alertmanager-1.example"])
+    assert [issue.path for issue in raised.value.issues] == ["alerting.alertmanager_url[1]"]
+    with pytest.raises(ConfigError, match="names the same peer twice"):
+        channel_for(["http://127.0.0.1:9093", "http://127.0.0.1:9093/"])
