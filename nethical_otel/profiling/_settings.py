@@ -58,6 +58,8 @@ class PyroscopeSettings:
             "server_address": self.server_address,
             "sample_rate": self.sample_rate,
             "oncpu": self.oncpu,
+            # A waiting thread does not hold the GIL: wall-clock profiles must not be limited to GIL holders.
+            "gil_only": self.oncpu,
             "tags": dict(self.tags),
             "basic_auth_username": self.basic_auth_username,
             "basic_auth_password": self.basic_auth_password.reveal(),

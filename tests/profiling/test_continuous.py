@@ -158,3 +158,48 @@ def test_a_fork_child_warns_once_and_profiles_again_after_configure(receiver: Py
     assert nethical_warnings(reports["parent"]) == []
     child_samples = [s for p in receiver.profiles("child") for s in p.samples if "scan_for_sql_injection" in s.stack]
     assert any(s.labels.get("detector_type") == "sql_injection" for s in child_samples)
+
+
+WAITING_DETECTOR = """
+import json, sys, time
+import nethical_otel
+
+nethical_otel.configure(json.loads(sys.argv[1]))
+
+
+@nethical_otel.instrument_detector("model_server")
+def wait_for_the_model_server(prompt):
+    time.sleep(0.8)  # waiting, not computing: no CPU time, no GIL
+    return {"threat_level": "NONE"}
+
+
+wait_for_the_model_server("hello")
+nethical_otel.shutdown()
+"""
+
+
+@pytest.mark.parametrize("oncpu", [True, False])
+def test_wall_clock_profiles_show_a_detector_that_waits_and_cpu_profiles_do_not(
+    receiver: PyroscopeReceiver, oncpu: bool
+) -> None:
+    config = profiling_config(receiver.url, oncpu=oncpu, upload_interval_seconds=10, health_check_interval_seconds=0)
+    completed = subprocess.run(
+        [sys.executable, "-c", WAITING_DETECTOR, json.dumps(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    # Sample values are CPU nanoseconds, one period per sample.
+    waiting_samples = sum(
+        sum(sample.values) / profile.period
+        for profile in receiver.profiles(SERVICE)
+        for sample in profile.samples_with("wait_for_the_model_server")
+    )
+    if oncpu:
+        assert waiting_samples == 0
+    else:  # about 80 at 100 Hz over 0.8 s; a loaded machine may lose some
+        assert waiting_samples > 20
