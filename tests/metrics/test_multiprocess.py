@@ -168,7 +168,9 @@ def test_worker_restarts_leave_live_workers_plus_one_file_and_no_growth(tmp_path
         assert run["most_files"] == run["files_after"] == 1  # the archive; no worker is alive between runs
         assert run["requests"] == run["latency_count"] == 10 * run["workers"]
         assert run["latency_sum"] == LATENCY * run["latency_count"]
-    assert large["archive_bytes"] == small["archive_bytes"]  # four times the restarts, not one byte more
+    # Four times the restarts, no growth: the archive holds the series, plus the names of the files its last
+    # fold took in (so a reader never counts one twice), whose pids may differ by a digit and so by 8 bytes.
+    assert abs(large["archive_bytes"] - small["archive_bytes"]) <= 8
 
 
 def test_a_file_grows_past_its_first_mapping_and_earlier_series_keep_counting(tmp_path):
