@@ -17,7 +17,7 @@ from nethical_otel.alerting.intake.queue import Intake
 from nethical_otel.alerting.intake.span_processor import ThreatSpanProcessor
 from nethical_otel.config import load_config
 from nethical_otel.pipeline import current
-from nethical_otel.pipeline._telemetry import _build
+from nethical_otel.pipeline._configure import _build
 
 STORM_CALLS = 10_000
 CATEGORIES = ("jailbreak", "exfiltration", "toxicity", "pii", "injection")

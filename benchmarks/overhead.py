@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from benchmarks._timing import Variant
 from nethical_otel import instrument_detector, semconv
 from nethical_otel.pipeline import Telemetry, current
-from nethical_otel.pipeline._telemetry import _build
+from nethical_otel.pipeline._configure import _build
 
 RESULT = {"threat_level": "HIGH", "category": "jailbreak", "confidence": 0.93}
 DETECTOR = "prompt_injection"

@@ -12,7 +12,7 @@ from benchmarks._timing import time_once
 from nethical_otel.config import load_config
 from nethical_otel.monitoring import PrometheusMetrics
 from nethical_otel.pipeline import current
-from nethical_otel.pipeline._telemetry import _build
+from nethical_otel.pipeline._configure import _build
 
 SERIES = (10, 100, 1_000, 10_000)
 
