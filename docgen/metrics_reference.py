@@ -11,9 +11,8 @@ from nethical_otel.semconv import MetricKind, MetricSpec
 
 def own_metrics() -> list[MetricSpec]:
     """The families semconv declares beyond the original contract: nethical_otel's own health."""
-    return [
-        value for value in vars(semconv).values() if isinstance(value, MetricSpec) and value not in semconv.CONTRACT
-    ]
+    own = {value for value in vars(semconv).values() if isinstance(value, MetricSpec) and value not in semconv.CONTRACT}
+    return sorted(own, key=lambda spec: spec.prometheus_name)
 
 
 def _all() -> list[MetricSpec]:
@@ -83,7 +82,7 @@ def otlp_table() -> str:
 
 def label_values() -> str:
     """The label values semconv fixes; every other label value comes from the detectors."""
-    statuses = [value for name, value in vars(semconv).items() if name.startswith("STATUS_")]
+    statuses = semconv.STATUSES
     rows = [
         "| label | values |",
         "|---|---|",

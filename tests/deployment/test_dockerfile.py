@@ -89,6 +89,6 @@ def test_the_image_runs_the_demo_as_an_unprivileged_user_on_all_interfaces():
 def test_the_dockerignore_reader_follows_docker_semantics():
     # The checks above rely on it: `*` excludes everything, `!dir/` re-includes a tree, later wins.
     assert not _in_context("docs/guide.md")
-    assert _in_context("nethical_otel/semconv.py")
+    assert _in_context("nethical_otel/semconv/_contract.py")
     assert _in_context("nethical_otel/demo/detectors.py")
     assert not _in_context("nethical_otel/demo/__pycache__")
