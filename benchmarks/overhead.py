@@ -78,6 +78,31 @@ def prometheus_client_style() -> Callable[[str], object]:
     return call
 
 
+def opentelemetry_span_only() -> tuple[Callable[[str], object], Callable[[], None]]:
+    """The OpenTelemetry SDK's span alone, with the attributes a detector span carries: the floor under
+    every traced variant of nethical_otel (the SDK is what exports it)."""
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(DroppingExporter()))
+    tracer = tracer_provider.get_tracer("span-only")
+
+    def call(prompt: str) -> object:
+        with tracer.start_as_current_span(
+            "detect " + DETECTOR, attributes={semconv.ATTR_DETECTOR_TYPE: DETECTOR}
+        ) as span:
+            result = detect(prompt)
+            span.set_attributes(
+                {
+                    semconv.ATTR_THREAT_DETECTED: True,
+                    semconv.ATTR_THREAT_LEVEL: "HIGH",
+                    semconv.ATTR_THREAT_CATEGORY: result["category"],
+                    semconv.ATTR_THREAT_CONFIDENCE: result["confidence"],
+                }
+            )
+        return result
+
+    return call, tracer_provider.shutdown
+
+
 def handwritten_opentelemetry() -> tuple[Callable[[str], object], Callable[[], None]]:
     """What a careful engineer writes by hand with the OpenTelemetry SDK: a span and the four records."""
     tracer_provider = TracerProvider()
@@ -197,10 +222,12 @@ def build_variants(workdir: str, pyroscope_address: str | None) -> tuple[list[Va
             {"profiling": {"enabled": True, "server_address": pyroscope_address, "sampling_rate_hz": 100}}
         )
     handwritten, close_handwritten = handwritten_opentelemetry()
+    span_only, close_span_only = opentelemetry_span_only()
     variants = [
         Variant("bare call", detect),
         Variant("prometheus_client, 4 records", prometheus_client_style()),
         Variant("hand-written OTel: span + 4 records", handwritten),
+        Variant("OTel SDK span alone (no metrics)", span_only),
         Variant("@instrument_detector before configure()", decorated, activate(None)),
         Variant("@instrument_detector, spans off", decorated, activate(pipelines["metrics_only"])),
         Variant("@instrument_detector, spans unsampled (always_off)", decorated, activate(pipelines["always_off"])),
@@ -213,5 +240,5 @@ def build_variants(workdir: str, pyroscope_address: str | None) -> tuple[list[Va
             Variant("everything on + profiling tags and links", decorated, activate(pipelines["profiling"]))
         )
     variants += reference_variants()
-    closers = [close_handwritten, *(telemetry.shutdown for telemetry in pipelines.values())]
+    closers = [close_handwritten, close_span_only, *(telemetry.shutdown for telemetry in pipelines.values())]
     return variants, closers
