@@ -15,7 +15,6 @@ from typing import Any
 from opentelemetry.sdk.metrics.export import MetricReader, MetricsData, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from prometheus_client import CollectorRegistry
 
 from nethical_otel.config import (
@@ -26,6 +25,7 @@ from nethical_otel.config import (
     ConfigError,
     ConfigIssue,
     OtlpConfig,
+    redact_url,
 )
 from nethical_otel.metrics import (
     EncodablePrometheusMetricReader,
@@ -37,6 +37,7 @@ from nethical_otel.metrics import (
     role,
 )
 from nethical_otel.pipeline._bounded import Exporter
+from nethical_otel.pipeline._span_queue import SheddingBatchSpanProcessor
 
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
 
@@ -158,7 +159,8 @@ def build_tracer_provider(
             endpoint=endpoint or None, headers=_otlp_headers(config.otlp), timeout=config.otlp.timeout_seconds
         )
         exporters.append(exporter)
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        destination = redact_url(endpoint) if endpoint else "the OTEL_EXPORTER_OTLP_* traces endpoint"
+        provider.add_span_processor(SheddingBatchSpanProcessor(exporter, destination))
     return provider
 
 
