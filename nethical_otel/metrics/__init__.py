@@ -18,9 +18,9 @@ from nethical_otel.metrics._families import (
 )
 from nethical_otel.metrics._instruments import Instruments
 from nethical_otel.metrics._labels import LabelCleaner
-from nethical_otel.metrics._multiprocess import MultiprocessBackend, MultiprocessDir, role
 from nethical_otel.metrics._points import Scope
 from nethical_otel.metrics._provider import NethicalMeterProvider, carry_exemplars
+from nethical_otel.metrics.multiprocess import MultiprocessBackend, MultiprocessDir, role
 
 __all__ = [
     "OVERFLOW_ATTRIBUTES",

@@ -1,7 +1,7 @@
 """From series to SDK metric data: what each reader is given, cumulative or as deltas, with exemplars.
 
 A series comes from this process's cells (:func:`nethical_otel.metrics._families.local_series`) or from
-the merge of every worker's file (:mod:`nethical_otel.metrics._merge`); either way it becomes the same
+the merge of every worker's file (:mod:`nethical_otel.metrics.multiprocess._merge`); either way it becomes the same
 data points here.
 """
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nethical_otel.metrics import Instruments, LabelCleaner, MultiprocessBackend, MultiprocessDir
-from nethical_otel.metrics._mmap import INITIAL_BYTES
+from nethical_otel.metrics.multiprocess._cell_file import INITIAL_BYTES
 from nethical_otel.semconv import (
     ACTIVE_DETECTORS,
     CONFIDENCE_SCORE,

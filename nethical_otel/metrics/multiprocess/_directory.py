@@ -37,10 +37,10 @@ from opentelemetry.sdk.metrics.export import Metric
 
 from nethical_otel.metrics._families import Family, LocalBackend, LocalFamily, Reject, local_series
 from nethical_otel.metrics._labels import LabelCleaner
-from nethical_otel.metrics._merge import Accumulator, KeyCache
-from nethical_otel.metrics._mmap import CellFile, CellReader, FileValues, Slot, file_bytes
 from nethical_otel.metrics._points import ReaderState, Scope, build_metrics
-from nethical_otel.metrics._shared_cells import SharedFamily
+from nethical_otel.metrics.multiprocess._cell_file import CellFile, CellReader, FileValues, Slot, file_bytes
+from nethical_otel.metrics.multiprocess._merge import Accumulator, KeyCache
+from nethical_otel.metrics.multiprocess._shared_cells import SharedFamily
 from nethical_otel.semconv import MetricSpec
 
 WORKER_PREFIX, WORKER_SUFFIX = "w-", ".mmap"

@@ -2,8 +2,8 @@
 
 The same job as the local cells of :mod:`nethical_otel.metrics._families`, with the value in shared
 memory so that whichever process serves ``/metrics`` reads it. One writer per file (this process); the
-in-process lock only orders this process's threads. See :mod:`nethical_otel.metrics._mmap` for the layout
-and why a reader never sees a torn value.
+in-process lock only orders this process's threads. See :mod:`nethical_otel.metrics.multiprocess._cell_file`
+for the layout and why a reader never sees a torn value.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from nethical_otel.metrics._families import (
     _finite_range,
 )
 from nethical_otel.metrics._labels import LabelCleaner
-from nethical_otel.metrics._mmap import (
+from nethical_otel.metrics.multiprocess._cell_file import (
     _MASK64,
     EXEMPLAR_WORDS,
     KIND_COUNTER,
@@ -44,7 +44,7 @@ Allocate = Callable[[bytes, int, int], Slot]
 
 
 class _Exemplars:
-    """The exemplar blocks of one cell (see the layout in :mod:`nethical_otel.metrics._mmap`)."""
+    """The exemplar blocks of one cell (see the layout in :mod:`nethical_otel.metrics.multiprocess._cell_file`)."""
 
     __slots__ = ("d", "first", "q", "sequences")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from nethical_otel.metrics._families import OVERFLOW_ATTRIBUTES, Kept
-from nethical_otel.metrics._mmap import CounterEntry, FileValues, HistogramEntry, encode_key
+from nethical_otel.metrics.multiprocess._cell_file import CounterEntry, FileValues, HistogramEntry, encode_key
 from nethical_otel.semconv import GaugeMerge, MetricKind, MetricSpec
 
 _KEY_CACHE_MAX = 100_000
