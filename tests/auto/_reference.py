@@ -115,3 +115,16 @@ def comparable_alert(notification: dict[str, Any]) -> str:
     body = {key: value for key, value in notification.items() if key not in timing}
     body["alerts"] = [{k: v for k, v in alert.items() if k not in timing} for alert in notification["alerts"]]
     return json.dumps(body, sort_keys=True)
+
+
+def comparable_alerting(notifications: list[dict[str, Any]]) -> dict[str, tuple[str, int]]:
+    """Per alert group: its first notification (see comparable_alert) and the occurrences all its notifications count.
+
+    How many notifications tell those occurrences depends on timing: occurrences that arrive after the first
+    notification is planned are told once more at shutdown, those that arrive before are counted in it.
+    """
+    groups: dict[str, tuple[str, int]] = {}
+    for notification in sorted(notifications, key=lambda n: n["notification_reason"] != "first notification"):
+        first, occurrences = groups.get(notification["groupKey"], (comparable_alert(notification), 0))
+        groups[notification["groupKey"]] = (first, occurrences + notification["occurrences"])
+    return groups

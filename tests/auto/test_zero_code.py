@@ -18,7 +18,7 @@ from tests._support.recorder import RecordingServer
 from tests.auto._apps import InstrumentedApp, clean_environment
 from tests.auto._reference import (
     DecoratedExample,
-    comparable_alert,
+    comparable_alerting,
     comparable_samples,
     comparable_spans,
     decorated_example,
@@ -108,7 +108,7 @@ def test_threats_seen_without_code_changes_raise_the_alerts_the_decorator_raises
         expected = decorated_example.run_sync(config, settle=lambda: reference_webhook.wait_for(2, hook_path))
         expected_alerts = [recorded.json() for recorded in reference_webhook.received(hook_path)]
 
-    assert sorted(map(comparable_alert, alerts)) == sorted(map(comparable_alert, expected_alerts))
+    assert comparable_alerting(alerts) == comparable_alerting(expected_alerts)
     assert {alert["commonLabels"]["threat_level"] for alert in alerts} == {"HIGH", "CRITICAL"}
     detector_span_ids = {span["span_id"] for span in detector_spans(spans)}
     assert {entry["spanId"] for alert in alerts for entry in alert["alerts"]} <= detector_span_ids
