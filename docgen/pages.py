@@ -34,6 +34,7 @@ class Block:
 
 GENERATED: tuple[Block, ...] = (
     Block(README, "metric-families", metrics_reference.family_names),
+    Block(README, "bounds", config_reference.readme_bounds),
     Block(DOCS / "metrics.md", "metrics-contract", metrics_reference.contract_table),
     Block(DOCS / "metrics.md", "metrics-label-values", metrics_reference.label_values),
     Block(DOCS / "metrics.md", "metrics-own", metrics_reference.own_table),
