@@ -24,7 +24,7 @@ LIVE_WORKERS = 4
 CALLS = 10
 
 
-def _median_ms(scrape: Callable[[], bytes], repeats: int = 11) -> float:
+def _median_ms(scrape: Callable[[], bytes], repeats: int = 101) -> float:
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -148,8 +148,10 @@ def _result(first: float, last: float, seconds: float, body: bytes, files: int) 
         for sample in family.samples:
             if sample.name == "nethical_requests_total":
                 total += sample.value
+    archive = os.path.join(os.environ["CHURN_DIR"], "archive.mmap")  # nethical_otel's; prometheus_client has none
     return {
         "files": files,
+        "archive_bytes": os.path.getsize(archive) if os.path.exists(archive) else 0,
         "first_scrape_ms": first,
         "last_scrape_ms": last,
         "churn_seconds": seconds,

@@ -29,6 +29,9 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks._multiprocess_churn import CALLS as CALLS_PER_CHURN_WORKER
+from benchmarks._multiprocess_churn import LIVE_WORKERS as LIVE_WORKERS_CHURN
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
 START, END = "<!-- multiprocess-benchmark:start -->", "<!-- multiprocess-benchmark:end -->"
@@ -141,8 +144,8 @@ def gunicorn(implementation: str, requests: int, workdir: Path) -> dict[str, Any
     }
 
 
-def churn(implementation: str, restarts: int, workdir: Path) -> dict[str, Any]:
-    directory = workdir / f"churn-{implementation}"
+def churn(implementation: str, restarts: int, workdir: Path, run: str = "") -> dict[str, Any]:
+    directory = workdir / f"churn-{implementation}{run}"
     directory.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     name = "nethical" if implementation == "nethical_otel" else "prometheus_client"
@@ -195,9 +198,18 @@ def hot_path(rounds: int, calls: int, workdir: Path) -> dict[str, float]:
     return result
 
 
-def table(requests: int, restarts: int, totals: dict[str, Any], churns: dict[str, Any], calls: dict[str, float]):
+def table(
+    requests: int,
+    restarts: int,
+    totals: dict[str, Any],
+    churns: dict[str, Any],
+    long_churn: dict[str, Any],
+    calls: dict[str, float],
+):
     ours, theirs = totals["nethical_otel"], totals["prometheus_client"]
     ours_churn, theirs_churn = churns["nethical_otel"], churns["prometheus_client"]
+    long_restarts = long_churn["restarts"]
+    long_requests = (long_restarts + LIVE_WORKERS_CHURN) * CALLS_PER_CHURN_WORKER
 
     def ratio(run: dict[str, Any]) -> float:
         return float(run["last_scrape_ms"] / run["first_scrape_ms"])
@@ -245,6 +257,16 @@ def table(requests: int, restarts: int, totals: dict[str, Any], churns: dict[str
             ratio(ours_churn) <= 1.2,
         ),
         (
+            f"after {long_restarts:,} restarts: files, archive, scrape ÷ first, requests counted",
+            f"{long_churn['files']}, {long_churn['archive_bytes']:,} B, {scrapes(long_churn)},"
+            f" {long_churn['requests_total']:,.0f}",
+            "not run: 20,000 files, each scrape reads all",
+            f"{WORKERS + 1}, ≤ 1.2×, = {long_requests:,}",
+            long_churn["files"] == WORKERS + 1
+            and ratio(long_churn) <= 1.2
+            and long_churn["requests_total"] == long_requests,
+        ),
+        (
             "call cost, multiprocess ÷ one process (metrics only)",
             f"{mp / sp:.2f}× ({sp:,.0f} → {mp:,.0f} ns)",
             f"{pc_mp / pc_sp:.2f}× ({pc_sp:,.0f} → {pc_mp:,.0f} ns, 4 records)",
@@ -274,16 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-docs", action="store_true", help=f"write the table into {DOCS.name}")
     args = parser.parse_args(argv)
     requests, restarts = (2_000, 200) if args.quick else (20_000, 2_000)
+    long_restarts = 1_000 if args.quick else 10_000
     rounds, calls_per_round = (3, 5_000) if args.quick else (9, 40_000)
     started, load_at_start = time.time(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         totals = {name: gunicorn(name, requests, workdir) for name in ("nethical_otel", "prometheus_client")}
         churns = {name: churn(name, restarts, workdir) for name in ("nethical_otel", "prometheus_client")}
+        long_churn = {**churn("nethical_otel", long_restarts, workdir, "long"), "restarts": long_restarts}
         calls = hot_path(rounds, calls_per_round, workdir)
     from benchmarks.__main__ import _machine
 
-    lines, passed = table(requests, restarts, totals, churns, calls)
+    lines, passed = table(requests, restarts, totals, churns, long_churn, calls)
     command = "python -m benchmarks.multiprocess" + (" --quick" if args.quick else "")
     report = "\n".join(
         [

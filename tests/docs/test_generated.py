@@ -1,4 +1,4 @@
-"""The generated parts of the docs match the code they describe (semconv, the config schema)."""
+"""The docs match the code: generated blocks are current, settings tables state the schema's defaults."""
 
 from __future__ import annotations
 
